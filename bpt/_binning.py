@@ -1,0 +1,78 @@
+"""Quantile binning of the features into uint8 codes, computed once per fit."""
+import numpy as np
+
+from ._core._binning import map_to_bins
+
+# Features are binned on a random subsample of at most this many events.
+BINNING_SUBSAMPLE = 200_000
+
+
+class BinMapper:
+    """Per-feature bin thresholds from quantiles of a subsample.
+
+    A feature with at most ``max_bins`` distinct values gets one bin per value (thresholds
+    at the midpoints); otherwise the thresholds are ``max_bins - 1`` quantiles. Missing
+    values (NaN) always go to bin ``max_bins``, so binned data fit in uint8 for
+    ``max_bins <= 255``.
+
+    Attributes
+    ----------
+    thresholds_ : list of ndarray
+        Increasing thresholds per feature: ``x <= thresholds_[f][b]`` exactly when
+        ``bin <= b``.
+    n_bins_non_missing_ : ndarray of int32, shape (n_features,)
+    missing_bin : int
+    n_bins : int
+        ``max_bins + 1``: bins per feature including the missing-value bin.
+    """
+
+    def __init__(self, max_bins=255, subsample=BINNING_SUBSAMPLE, random_state=None,
+                 n_threads=1):
+        self.max_bins = max_bins
+        self.subsample = subsample
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.missing_bin = max_bins
+        self.n_bins = max_bins + 1
+
+    def fit(self, X):
+        n_samples, n_features = X.shape
+        rng = np.random.default_rng(self.random_state)
+        if self.subsample is not None and n_samples > self.subsample:
+            rows = np.sort(rng.choice(n_samples, self.subsample, replace=False))
+            X = X[rows]
+        self.thresholds_ = [_feature_thresholds(X[:, f], self.max_bins)
+                            for f in range(n_features)]
+        self.n_bins_non_missing_ = np.array([t.size + 1 for t in self.thresholds_],
+                                            dtype=np.int32)
+        width = max(1, max(t.size for t in self.thresholds_))
+        self._padded = np.full((n_features, width), np.inf)
+        for f, t in enumerate(self.thresholds_):
+            self._padded[f, :t.size] = t
+        self._n_thresholds = (self.n_bins_non_missing_ - 1).astype(np.int32)
+        return self
+
+    def transform(self, X):
+        """Binned features, feature-major: uint8 array of shape (n_features, n_samples)."""
+        binned = np.empty((X.shape[1], X.shape[0]), dtype=np.uint8)
+        map_to_bins(X, self._padded, self._n_thresholds, self.missing_bin, binned,
+                    self.n_threads)
+        return binned
+
+    def split_threshold(self, feature, bin_threshold):
+        """Raw-value threshold equivalent to ``bin <= bin_threshold``."""
+        thresholds = self.thresholds_[feature]
+        return thresholds[bin_threshold] if bin_threshold < thresholds.size else np.inf
+
+
+def _feature_thresholds(column, max_bins):
+    column = column[~np.isnan(column)]
+    if column.size == 0:
+        return np.empty(0)
+    distinct = np.unique(column)
+    if distinct.size <= max_bins:
+        return (distinct[:-1] + distinct[1:]) / 2.0
+    quantiles = np.linspace(0, 100, max_bins + 1)[1:-1]
+    thresholds = np.unique(np.percentile(column, quantiles, method="midpoint"))
+    # A threshold equal to the maximum would leave the last bin empty.
+    return thresholds[thresholds < distinct[-1]]

@@ -1,0 +1,271 @@
+"""The boosting loop shared by BPT and BIT: binning, trees, updates, losses, early stopping.
+
+A concrete estimator turns its inputs into per-event statistics and a criterion, then calls
+:meth:`BaseBoostedTree._boost`; everything after that is criterion-agnostic.
+"""
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._binning import BinMapper
+from ._core._histogram import HistogramBuilder
+from ._core._update import update_leaves
+from ._ensemble import TreeEnsemble
+from ._grower import TreeGrower
+from ._threads import effective_n_threads
+from .parametrization import Parametrization
+
+# Early stopping is switched on by early_stopping="auto" above this many events.
+AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
+# Weights below this fraction of a statistic's total count as zero in a node: a histogram
+# obtained by subtraction leaves rounding residue where a child has no events of a slot.
+RELATIVE_WEIGHT_TOLERANCE = 1e-10
+
+
+class BaseBoostedTree(BaseEstimator):
+    """Hyper-parameters, fitting loop and prediction shared by the boosted trees."""
+
+    def __init__(self, parametrization="quadratic", *, parameter_names=None, n_estimators=100,
+                 learning_rate=0.2, max_depth=3, max_leaf_nodes=None, min_samples_leaf=50,
+                 min_weight_leaf=0.0, max_bins=255, early_stopping="auto",
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-7, verbose=0,
+                 random_state=None, n_jobs=None):
+        self.parametrization = parametrization
+        self.parameter_names = parameter_names
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.min_weight_leaf = min_weight_leaf
+        self.max_bins = max_bins
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ----------------------------------------------------------------------------- fitting
+
+    def _boost(self, X, statistics, make_criterion):
+        """Fit the ensemble.
+
+        Parameters
+        ----------
+        X : ndarray (n_samples, n_features), validated
+        statistics : EventStatistics
+            Owned by the fit: updated in place.
+        make_criterion : callable
+            ``make_criterion(train_statistics, min_weight)`` returns the Criterion;
+            ``min_weight`` (n_stats,) is the admissibility bound per statistic.
+        """
+        self._check_hyperparameters()
+        n_threads = effective_n_threads(self.n_jobs)
+        rng = check_random_state(self.random_state)
+        early_stopping = self._early_stopping_enabled(X.shape[0])
+        if early_stopping:
+            X_train, X_val, train, validation = self._validation_split(X, statistics, rng)
+        else:
+            X_train, X_val, train, validation = X, None, statistics, None
+
+        bin_mapper = BinMapper(self.max_bins, random_state=rng.randint(2**31),
+                               n_threads=n_threads).fit(X_train)
+        binned = bin_mapper.transform(X_train)
+        binned_val = bin_mapper.transform(X_val) if early_stopping else None
+
+        root_sums = train.sums()
+        min_weight = np.maximum(self.min_weight_leaf,
+                                RELATIVE_WEIGHT_TOLERANCE * np.abs(root_sums))
+        criterion = make_criterion(train, min_weight)
+        # Losses cost about as much as growing a tree: computed only when early stopping or
+        # verbose output needs them.
+        track_loss = early_stopping or self.verbose > 0
+        original = train.copy() if track_loss else None
+        baseline = criterion.value(root_sums)
+        if not np.all(np.isfinite(baseline)):
+            raise ValueError("the fit of the whole training set is not finite; check that "
+                             "every statistic has a positive total weight")
+
+        n_train, n_values = X_train.shape[0], criterion.n_values
+        predictions = np.zeros((n_train, n_values)) if track_loss else None
+        everything = np.arange(n_train, dtype=np.int32)
+        self._apply_leaves(criterion, everything, np.array([0], dtype=np.int32),
+                           np.array([n_train], dtype=np.int32), baseline[None, :],
+                           predictions, train, n_threads)
+        ensemble = TreeEnsemble(baseline)
+        builder = HistogramBuilder(binned, *train.arrays(), train.n_stats, bin_mapper.n_bins,
+                                   n_threads)
+        grower = TreeGrower(binned, builder, criterion, bin_mapper, self.max_depth,
+                            self.max_leaf_nodes, self.min_samples_leaf, n_threads)
+        train_loss, val_loss = [], []
+        if early_stopping:
+            val_predictions = np.tile(baseline, (X_val.shape[0], 1))
+            val_norm = validation.sums()[0]
+
+        def record_losses():
+            train_loss.append(criterion.total_loss(*original.arrays(), predictions, n_threads)
+                              / original_norm)
+            if early_stopping:
+                val_loss.append(criterion.total_loss(*validation.arrays(), val_predictions,
+                                                     n_threads) / val_norm)
+
+        if track_loss:
+            original_norm = original.sums()[0]
+            record_losses()
+        if self.verbose:
+            print(f"{type(self).__name__}: {n_train} training events, {X.shape[1]} features, "
+                  f"{train.n_stats} statistics, {n_values} terms"
+                  + (f", {X_val.shape[0]} validation events" if early_stopping else ""))
+
+        for iteration in range(1, self.n_estimators + 1):
+            tic = time.perf_counter()
+            tree = grower.grow()
+            if tree is None:
+                warnings.warn(f"boosting stopped after {iteration - 1} trees: the residual "
+                              "weight of some statistic is no longer positive", RuntimeWarning)
+                break
+            nodes, values, leaves, leaf_starts, leaf_stops = tree
+            if nodes.size == 1:
+                break  # no admissible split: every further tree would be a single leaf
+            values *= self.learning_rate
+            self._apply_leaves(criterion, grower.sample_indices, leaf_starts, leaf_stops,
+                               values[leaves], predictions, train, n_threads)
+            ensemble.append(nodes, values)
+            if early_stopping:
+                ensemble.add_tree_binned(ensemble.n_trees - 1, binned_val,
+                                         bin_mapper.missing_bin, val_predictions, n_threads)
+            if track_loss:
+                record_losses()
+            if self.verbose:
+                print(f"[{iteration:>4}/{self.n_estimators}] {leaves.size:>3} leaves, "
+                      f"train loss {train_loss[-1]:.6g}"
+                      + (f", validation loss {val_loss[-1]:.6g}" if early_stopping else "")
+                      + f", {time.perf_counter() - tic:.3f} s")
+            if early_stopping and self._should_stop(val_loss):
+                break
+
+        if early_stopping:
+            best = int(np.argmin(val_loss))
+            ensemble.truncate(best)
+            if self.verbose and best < len(val_loss) - 1:
+                print(f"early stopping: kept the {best} trees with the lowest validation loss")
+        self._ensemble = ensemble
+        self.bin_mapper_ = bin_mapper
+        self.n_iter_ = ensemble.n_trees
+        self.train_loss_ = np.asarray(train_loss)
+        self.validation_loss_ = np.asarray(val_loss)
+        return self
+
+    @staticmethod
+    def _apply_leaves(criterion, sample_indices, leaf_starts, leaf_stops, leaf_values,
+                      predictions, statistics, n_threads):
+        scale, shift = criterion.leaf_update(leaf_values)
+        update_leaves(sample_indices, leaf_starts, leaf_stops,
+                      np.ascontiguousarray(leaf_values), scale, shift, predictions,
+                      *statistics.arrays(), n_threads)
+
+    def _early_stopping_enabled(self, n_samples):
+        if self.early_stopping == "auto":
+            return n_samples > AUTO_EARLY_STOPPING_MIN_SAMPLES
+        return bool(self.early_stopping)
+
+    def _validation_split(self, X, statistics, rng):
+        strata = statistics.strata()
+        try:
+            train_idx, val_idx = train_test_split(
+                np.arange(X.shape[0]), test_size=self.validation_fraction, stratify=strata,
+                random_state=rng.randint(2**31))
+        except ValueError as exc:
+            raise ValueError(f"cannot hold out validation_fraction={self.validation_fraction} "
+                             f"of the events for early stopping: {exc}") from exc
+        train_idx.sort()
+        val_idx.sort()
+        return X[train_idx], X[val_idx], statistics.take(train_idx), statistics.take(val_idx)
+
+    def _should_stop(self, losses):
+        n = self.n_iter_no_change
+        if len(losses) <= n:
+            return False
+        reference = losses[-n - 1]
+        return not any(loss < reference - self.tol for loss in losses[-n:])
+
+    def _check_hyperparameters(self):
+        def check(name, ok, expected):
+            if not ok:
+                raise ValueError(f"{name} must be {expected}, got {getattr(self, name)!r}")
+
+        def is_int(v, low):
+            return isinstance(v, Integral) and not isinstance(v, bool) and v >= low
+
+        check("n_estimators", is_int(self.n_estimators, 1), "an integer >= 1")
+        check("learning_rate", isinstance(self.learning_rate, Real) and self.learning_rate > 0,
+              "a positive number")
+        check("max_depth", self.max_depth is None or is_int(self.max_depth, 1),
+              "None or an integer >= 1")
+        check("max_leaf_nodes", self.max_leaf_nodes is None or is_int(self.max_leaf_nodes, 2),
+              "None or an integer >= 2")
+        check("min_samples_leaf", is_int(self.min_samples_leaf, 1), "an integer >= 1")
+        check("min_weight_leaf", isinstance(self.min_weight_leaf, Real)
+              and self.min_weight_leaf >= 0, "a non-negative number")
+        check("max_bins", is_int(self.max_bins, 2) and self.max_bins <= 255,
+              "an integer between 2 and 255")
+        check("early_stopping", self.early_stopping in ("auto", True, False),
+              "'auto', True or False")
+        check("validation_fraction", isinstance(self.validation_fraction, Real)
+              and 0 < self.validation_fraction < 1, "a number between 0 and 1")
+        check("n_iter_no_change", is_int(self.n_iter_no_change, 1), "an integer >= 1")
+        check("tol", isinstance(self.tol, Real) and self.tol >= 0, "a non-negative number")
+
+    def _resolve_parametrization(self, n_params):
+        self.parametrization_ = Parametrization.from_spec(self.parametrization, n_params,
+                                                          self.parameter_names)
+        return self.parametrization_
+
+    # ----------------------------------------------------------------------- input checks
+
+    def _validate_X(self, X, reset):
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
+                          ensure_all_finite="allow-nan", order="C")
+        if np.isinf(X).any():
+            raise ValueError("X contains infinite values; encode missing values as NaN")
+        return X
+
+    # ------------------------------------------------------------------------- prediction
+
+    def _predict_terms(self, X):
+        check_is_fitted(self, "_ensemble")
+        X = self._validate_X(X, reset=False)
+        return self._ensemble.predict(X, effective_n_threads(self.n_jobs))
+
+    def _term_values(self, point, argument):
+        """m(point) for the parameter point(s) passed to predict_*; keeps the (P,)/(m, P) shape."""
+        check_is_fitted(self, "_ensemble")
+        try:
+            return self.parametrization_.values(point)
+        except ValueError as exc:
+            raise ValueError(f"{argument}: {exc}") from None
+
+    @property
+    def feature_importances_(self):
+        """Total split gain per feature over all trees, normalized to sum to 1."""
+        check_is_fitted(self, "_ensemble")
+        nodes = self._ensemble.nodes
+        internal = nodes["is_leaf"] == 0
+        gains = np.bincount(nodes["feature_idx"][internal], weights=nodes["gain"][internal],
+                            minlength=self.n_features_in_)
+        total = gains.sum()
+        return gains / total if total > 0 else gains
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.target_tags.required = True
+        return tags

@@ -1,0 +1,300 @@
+"""BoostedParametricTree: learn log r(x|nu) = m(nu) . Delta(x) from samples at base points."""
+import numpy as np
+from sklearn.utils.validation import check_consistent_length
+
+from ._boosting import BaseBoostedTree
+from ._core._parametric_criterion import ParametricCriterion
+from ._statistics import EventStatistics
+
+
+class BoostedParametricTree(BaseBoostedTree):
+    """Boosted trees whose leaves carry a closed-form fit of the log cross-section ratio.
+
+    Learns how nuisance parameters nu change the differential cross section,
+    ``log r(x|nu) = log dsigma(x|nu)/dsigma(x|0) = sum_A m_A(nu) Delta_A(x)``, from events
+    simulated at a few base points nu_k (one of them the nominal nu = 0), or from per-event
+    weights at those points. Each leaf solves the least-squares fit of the per-point log
+    ratios ``log(W_k / W_0)``; splits minimize the cross-entropy of the K binary problems
+    nominal-vs-point-k.
+
+    Parameters
+    ----------
+    parametrization : {"linear", "quadratic", "cubic"}, int, list of tuples or \
+Parametrization, default="quadratic"
+        Terms m(nu): an order (all monomials up to it), explicit index tuples such as
+        ``[(0,), (0, 0)]``, or a :class:`~bpt.Parametrization`.
+    parameter_names : list of str, optional
+        Names of the parameters, used in term names (``"jes^2"``).
+    n_estimators : int, default=100
+        Maximum number of trees.
+    learning_rate : float, default=0.2
+        Shrinkage of every tree's values.
+    max_depth : int or None, default=3
+        Depth limit: a tree of depth d has at most 2**d leaves.
+    max_leaf_nodes : int or None, default=None
+        Leaf limit; nodes are split best-first.
+    min_samples_leaf : int, default=50
+        Minimum number of events in a leaf.
+    min_weight_leaf : float, default=0.0
+        A leaf must have a total weight above this at every base point. Leaves with a
+        non-positive yield at some base point are never created.
+    max_bins : int, default=255
+        Bins per feature (missing values get one more).
+    early_stopping : "auto" or bool, default="auto"
+        Hold out ``validation_fraction`` of the events (stratified by base point) and stop
+        when the validation loss has not improved by ``tol`` for ``n_iter_no_change``
+        trees; the ensemble is then cut back to the tree with the lowest validation loss.
+        "auto" enables it above 10 000 events.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-7
+    verbose : int, default=0
+        Print the loss and time of every tree.
+    random_state : int, RandomState or None
+        Seeds the binning subsample and the validation split.
+    n_jobs : int or None
+        Threads of the compiled core; None uses OpenMP's default.
+
+    Attributes
+    ----------
+    parametrization_ : Parametrization
+    base_points_ : ndarray, shape (K + 1, n_params)
+        The base points, nominal first.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X has string column names.
+    n_iter_ : int
+        Number of trees kept.
+    train_loss_, validation_loss_ : ndarray
+        Cross-entropy per unit of nominal weight before the first tree and after each tree
+        (``validation_loss_`` is empty without early stopping).
+    feature_importances_ : ndarray, shape (n_features,)
+        Total split gain per feature, normalized.
+    bin_mapper_ : BinMapper
+        The feature binning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bpt import BoostedParametricTree
+    >>> rng = np.random.default_rng(0)
+    >>> nu = np.repeat([0.0, 0.5, 1.0], 2000)
+    >>> X = rng.normal(loc=nu, size=nu.size)[:, None]     # nu shifts the mean
+    >>> model = BoostedParametricTree("linear", n_estimators=20).fit(X, nu)
+    >>> model.predict_log_ratio(np.array([[1.0]]), [0.5]).shape
+    (1,)
+    """
+
+    def fit(self, X, nu, sample_weight=None):
+        """Fit from events labelled by the base point they were simulated at.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+            Features; NaN marks a missing value.
+        nu : array-like, shape (n_samples,) or (n_samples, n_params)
+            The base point of each event. Events with ``nu == 0`` form the nominal sample.
+        sample_weight : array-like, shape (n_samples,), optional
+            Event weights (may be negative); 1 by default.
+
+        Returns
+        -------
+        self
+        """
+        X = self._validate_X(X, reset=True)
+        nu = _as_points(nu, "nu")
+        check_consistent_length(X, nu)
+        weights = _check_weights(sample_weight, X.shape[0])
+        points, slots = _group_by_point(nu)
+        statistics = EventStatistics(points.shape[0], weights=weights, slots=slots)
+        return self._fit_base_points(X, statistics, points)
+
+    def fit_datasets(self, datasets, nu_points):
+        """Fit from one sample per base point.
+
+        Parameters
+        ----------
+        datasets : list of array-like or of (X, weights) pairs
+            Sample k was simulated at ``nu_points[k]``.
+        nu_points : array-like, shape (K + 1, n_params) or (K + 1,)
+            Base points; one of them must be the nominal point 0.
+
+        Returns
+        -------
+        self
+        """
+        nu_points = _as_points(nu_points, "nu_points")
+        if len(datasets) != nu_points.shape[0]:
+            raise ValueError(f"{len(datasets)} datasets but {nu_points.shape[0]} base points")
+        features, weights, slots = [], [], []
+        for k, dataset in enumerate(datasets):
+            X_k, w_k = dataset if isinstance(dataset, tuple) else (dataset, None)
+            X_k = np.asarray(X_k)
+            if X_k.ndim != 2:
+                raise ValueError(f"dataset {k} must be a 2-d array of features, got shape "
+                                 f"{X_k.shape}")
+            features.append(X_k)
+            weights.append(_check_weights(w_k, X_k.shape[0], f"weights of dataset {k}"))
+            slots.append(np.full(X_k.shape[0], k))
+        if len({X_k.shape[1] for X_k in features}) > 1:
+            raise ValueError("all datasets must have the same number of features, got "
+                             f"{[X_k.shape[1] for X_k in features]}")
+        nu = nu_points[np.concatenate(slots)]
+        return self.fit(np.concatenate(features), nu, np.concatenate(weights))
+
+    def fit_weights(self, X, weights, nu_points):
+        """Fit from events that carry one weight per base point.
+
+        Weight variations (scale, PDF, efficiency weights) give the same events a weight at
+        every base point. Samples simulated at a single point fit the same form: their row
+        has a non-zero weight in that point's column only, so both kinds can be stacked into
+        one fit.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        weights : array-like, shape (n_samples, K + 1)
+            Column k is the event's weight at ``nu_points[k]``.
+        nu_points : array-like, shape (K + 1, n_params) or (K + 1,)
+
+        Returns
+        -------
+        self
+        """
+        X = self._validate_X(X, reset=True)
+        nu_points = _as_points(nu_points, "nu_points")
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.ndim != 2 or weights.shape != (X.shape[0], nu_points.shape[0]):
+            raise ValueError(f"weights must have shape (n_samples, n_base_points) = "
+                             f"({X.shape[0]}, {nu_points.shape[0]}), got {weights.shape}")
+        if not np.isfinite(weights).all():
+            raise ValueError("weights contain NaN or infinite values")
+        if np.unique(nu_points, axis=0).shape[0] != nu_points.shape[0]:
+            raise ValueError("nu_points contains the same base point twice")
+        order = _nominal_first(nu_points)
+        statistics = EventStatistics.from_columns(weights[:, order])
+        return self._fit_base_points(X, statistics, nu_points[order])
+
+    def _fit_base_points(self, X, statistics, points):
+        totals = statistics.sums()
+        for k in np.flatnonzero(~(totals > 0)):
+            raise ValueError(f"base point nu={_format_point(points[k])} has total weight "
+                             f"{totals[k]:.6g}; every base point needs a positive yield")
+        parametrization = self._resolve_parametrization(points.shape[1])
+        design = parametrization.values(points[1:])
+        _check_design(design, parametrization, points)
+        self.base_points_ = points
+
+        def make_criterion(train, min_weight):
+            return ParametricCriterion(design, min_weight)
+
+        return self._boost(X, statistics, make_criterion)
+
+    def predict(self, X):
+        """Coefficients Delta_A(x) of the log ratio, shape (n_samples, n_terms)."""
+        return self._predict_terms(X)
+
+    def predict_log_ratio(self, X, nu):
+        """log r(x|nu): shape (n_samples,) for one point nu (n_params,), (n_samples, m) for m."""
+        terms = self._term_values(nu, "nu")
+        return self._predict_terms(X) @ terms.T
+
+    def predict_ratio(self, X, nu):
+        """r(x|nu) = exp(log r(x|nu)), same shapes as :meth:`predict_log_ratio`."""
+        return np.exp(self.predict_log_ratio(X, nu))
+
+    def score(self, X, nu, sample_weight=None):
+        """Minus the cross-entropy per unit of nominal weight on labelled events.
+
+        The events are grouped by their base point ``nu`` as in :meth:`fit` (the nominal
+        point must be present; the points need not be the training points). Higher is
+        better.
+        """
+        terms = self._predict_terms(X)
+        nu = _as_points(nu, "nu")
+        check_consistent_length(terms, nu)
+        weights = _check_weights(sample_weight, terms.shape[0])
+        points, slots = _group_by_point(nu)
+        statistics = EventStatistics(points.shape[0], weights=weights, slots=slots)
+        design = self.parametrization_.values(points[1:])
+        criterion = ParametricCriterion(design, np.zeros(points.shape[0]))
+        loss = criterion.total_loss(*statistics.arrays(), terms, 1)
+        return -loss / statistics.sums()[0]
+
+
+def _as_points(nu, name):
+    nu = np.asarray(nu, dtype=np.float64)
+    if nu.ndim == 1:
+        nu = nu[:, None]
+    if nu.ndim != 2 or nu.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (n,) or (n, n_params), got {nu.shape}")
+    if not np.isfinite(nu).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return nu
+
+
+def _check_weights(sample_weight, n_samples, name="sample_weight"):
+    if sample_weight is None:
+        return np.ones(n_samples)
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n_samples,):
+        raise ValueError(f"{name} must have shape ({n_samples},), got {weights.shape}")
+    if not np.isfinite(weights).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return weights
+
+
+def _group_by_point(nu):
+    """Distinct rows of ``nu`` (nominal first) and the index of each event's row."""
+    # Per-column codes combined into one integer: much faster than np.unique(axis=0).
+    codes = np.zeros(nu.shape[0], dtype=np.int64)
+    radix = 1
+    for column in nu.T:
+        values, inverse = np.unique(column, return_inverse=True)
+        if radix * values.size >= 2**62:
+            raise ValueError("nu has too many distinct base points; nu gives the base point "
+                             "each event was simulated at, not a continuous label")
+        codes += inverse.reshape(-1) * radix
+        radix *= values.size
+    _, first, slots = np.unique(codes, return_index=True, return_inverse=True)
+    points = nu[first]
+    order = _nominal_first(points)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return points[order], rank[slots.reshape(-1)]
+
+
+def _nominal_first(points):
+    """Order of the base points with the nominal point nu = 0 first."""
+    nominal = np.flatnonzero((points == 0).all(axis=1))
+    if nominal.size == 0:
+        raise ValueError("no nominal base point: some events must be simulated at nu = 0 "
+                         f"(base points given: {[_format_point(p) for p in points[:10]]})")
+    others = np.flatnonzero(~(points == 0).all(axis=1))
+    return np.concatenate([nominal, others])
+
+
+def _format_point(point):
+    return "(" + ", ".join(f"{v:g}" for v in point) + ")"
+
+
+def _check_design(design, parametrization, points):
+    """V^T V must be invertible: every term must be determined by the base points."""
+    n_points, n_terms = design.shape
+    _, singular, vt = np.linalg.svd(design) if n_points else (None, np.zeros(0), np.eye(n_terms))
+    tolerance = max(design.shape) * np.finfo(float).eps * (singular.max() if singular.size else 1)
+    rank = int((singular > tolerance).sum())
+    if rank == n_terms:
+        return
+    null_space = vt[rank:]
+    directions = []
+    for vector in null_space:
+        vector = vector / np.abs(vector).max()
+        terms = [f"{c:+.3g}*{name}" for c, name in zip(vector, parametrization.names)
+                 if abs(c) > 1e-6]
+        directions.append(" ".join(terms))
+    raise ValueError(
+        f"the {n_points} non-nominal base points {[_format_point(p) for p in points[1:]]} "
+        f"cannot determine the {n_terms} terms {parametrization.names}: "
+        f"undetermined combination(s): {'; '.join(directions)}. Add base points that vary "
+        "these terms independently.")

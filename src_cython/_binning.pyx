@@ -1,0 +1,41 @@
+"""Map raw feature values to uint8 bins (feature-major), missing values to the last bin."""
+from cython.parallel cimport prange
+from libc.math cimport isnan
+
+from ._common cimport bin_t
+
+ctypedef fused real_t:
+    float
+    double
+
+
+def map_to_bins(const real_t[:, :] X,
+                const double[:, ::1] thresholds,
+                const int[::1] n_thresholds,
+                int missing_bin,
+                bin_t[:, ::1] binned,
+                int n_threads):
+    """Fill ``binned[f, i]`` with the bin of ``X[i, f]``.
+
+    The bin is the number of thresholds strictly below the value, so ``x <= thresholds[f, b]``
+    exactly when the bin is ``<= b``. NaN goes to ``missing_bin``.
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t i, f
+    cdef int lo, hi, mid
+    cdef double x
+    for i in prange(n_samples, nogil=True, schedule="static", num_threads=n_threads):
+        for f in range(n_features):
+            x = X[i, f]
+            if isnan(x):
+                binned[f, i] = missing_bin
+                continue
+            lo = 0
+            hi = n_thresholds[f]
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if thresholds[f, mid] < x:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            binned[f, i] = lo

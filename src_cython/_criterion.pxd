@@ -1,0 +1,21 @@
+# The criterion interface: how a node's statistic sums become a value, a loss and an
+# admissibility verdict. The split search, the tree grower and the loss curves only talk
+# to a tree through this interface.
+from ._common cimport index_t
+
+
+cdef class Criterion:
+    cdef readonly Py_ssize_t n_stats       # length of the per-event statistic vector
+    cdef readonly Py_ssize_t n_values      # length of a node's value vector (the terms)
+    cdef readonly Py_ssize_t scratch_size  # doubles of per-thread workspace the methods need
+
+    # Whether a node with these sums may exist (e.g. positive yield at every base point).
+    cdef bint is_admissible(self, const double* sums) noexcept nogil
+    # Loss of a node at its own closed-form value; lower is better, additive over nodes.
+    cdef double node_loss(self, const double* sums, double* scratch) noexcept nogil
+    # Closed-form value of a node.
+    cdef void node_value(self, const double* sums, double* value, double* scratch) noexcept nogil
+    # Loss contribution of one event with original statistics `stats` and model
+    # prediction `prediction` (the summed tree values at the event).
+    cdef double event_loss(self, const double* stats, const double* prediction,
+                           double* scratch) noexcept nogil

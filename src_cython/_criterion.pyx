@@ -1,0 +1,93 @@
+"""Base class of the split criteria, and the loops that only need its interface.
+
+A criterion turns the sums of the per-event statistic vector over a node into the node's
+value and loss. Concrete criteria (the BPT cross-entropy, the BIT information) subclass
+:class:`Criterion` and implement the ``nogil`` methods declared in the .pxd.
+"""
+from cython.parallel cimport parallel, prange
+from libc.stdlib cimport free, malloc
+import numpy as np
+
+from ._common cimport index_t
+
+
+cdef class Criterion:
+
+    cdef bint is_admissible(self, const double* sums) noexcept nogil:
+        return False
+
+    cdef double node_loss(self, const double* sums, double* scratch) noexcept nogil:
+        return 0.0
+
+    cdef void node_value(self, const double* sums, double* value, double* scratch) noexcept nogil:
+        pass
+
+    cdef double event_loss(self, const double* stats, const double* prediction,
+                           double* scratch) noexcept nogil:
+        return 0.0
+
+    # Python entry points, used by the grower for single nodes and by tests.
+
+    def admissible(self, const double[::1] sums):
+        """Whether a node with statistic sums ``sums`` (length n_stats) may exist."""
+        self._check_length(sums.shape[0])
+        return bool(self.is_admissible(&sums[0]))
+
+    def loss(self, const double[::1] sums):
+        """Loss of a node with statistic sums ``sums`` at its closed-form value."""
+        self._check_length(sums.shape[0])
+        cdef double[::1] scratch = np.empty(max(self.scratch_size, 1))
+        return self.node_loss(&sums[0], &scratch[0])
+
+    def value(self, const double[::1] sums):
+        """Closed-form value (length n_values) of a node with statistic sums ``sums``."""
+        self._check_length(sums.shape[0])
+        out = np.empty(self.n_values)
+        cdef double[::1] value = out
+        cdef double[::1] scratch = np.empty(max(self.scratch_size, 1))
+        self.node_value(&sums[0], &value[0], &scratch[0])
+        return out
+
+    def total_loss(self, dense, weights, slots, const double[:, ::1] predictions, int n_threads):
+        """Sum of the event losses of a data set at the given model predictions.
+
+        The statistics are either ``dense`` (n_samples, n_stats) or one-hot
+        (``weights``, ``slots``), as in the histogram builder.
+        """
+        cdef Py_ssize_t n_samples = predictions.shape[0]
+        cdef Py_ssize_t n_stats = self.n_stats, width = self.n_stats + self.scratch_size
+        cdef bint one_hot = dense is None
+        cdef const double[:, ::1] dense_view
+        cdef const double[::1] weight_view
+        cdef const index_t[::1] slot_view
+        cdef Py_ssize_t i, d
+        cdef double total = 0.0
+        cdef double* buffer
+        if predictions.shape[1] != self.n_values:
+            raise ValueError("predictions must have one column per term")
+        if n_samples == 0:
+            return 0.0
+        if one_hot:
+            weight_view = weights
+            slot_view = slots
+        else:
+            dense_view = dense
+        buffer = NULL
+        with nogil, parallel(num_threads=n_threads):
+            # Per thread: a dense copy of one event's statistics, then the scratch space.
+            buffer = <double*> malloc(width * sizeof(double))
+            for i in prange(n_samples, schedule="static"):
+                if one_hot:
+                    for d in range(n_stats):
+                        buffer[d] = 0.0
+                    buffer[slot_view[i]] = weight_view[i]
+                else:
+                    for d in range(n_stats):
+                        buffer[d] = dense_view[i, d]
+                total += self.event_loss(buffer, &predictions[i, 0], buffer + n_stats)
+            free(buffer)
+        return total
+
+    def _check_length(self, Py_ssize_t length):
+        if length != self.n_stats:
+            raise ValueError(f"expected {self.n_stats} statistic sums, got {length}")

@@ -1,0 +1,213 @@
+"""Per-node histograms of the per-event statistic vector over (feature, bin).
+
+A histogram has shape (n_features, n_bins, n_stats + 1): the sums of each statistic over
+the node's events falling in a bin, and the event count in the last column. Histograms are
+additive, so the larger child of a split is obtained as parent - smaller sibling.
+
+Events carry their statistic vector either densely, an (n_samples, n_stats) array, or
+"one-hot", a weight and the slot it belongs to: a BPT event simulated at one base point
+contributes to a single slot, and the one-hot form adds one number instead of n_stats.
+
+The events of a node are shared out to the threads in contiguous ranges, each filling its
+own histogram (summed at the end). Within a range, events are taken in small blocks and
+every feature is filled from the block: an event's statistics are read from memory once,
+not once per feature.
+"""
+cimport cython
+from cython.parallel cimport parallel, prange
+from libc.stdlib cimport free, malloc
+import numpy as np
+
+from ._common cimport bin_t, index_t
+
+cdef enum:
+    # Fewer events than this per thread are not worth a thread-local histogram.
+    MIN_EVENTS_PER_THREAD = 20000
+    # Doubles of statistics per block: the block stays in the L1/L2 cache across features.
+    BLOCK_DOUBLES = 4096
+
+
+@cython.final
+cdef class HistogramBuilder:
+    """Build histograms of the statistics of a fixed binned training set.
+
+    Parameters
+    ----------
+    binned : ndarray of uint8, shape (n_features, n_samples)
+    dense : ndarray of float64, shape (n_samples, n_stats), or None
+        Statistics of every event; None in one-hot mode.
+    weights, slots : ndarrays of shape (n_samples,), or None
+        One-hot mode: each event adds ``weights[i]`` to statistic ``slots[i]``.
+    n_stats : int
+    n_bins : int
+        Bins per feature, including the missing-value bin.
+    n_threads : int
+
+    The statistic arrays are read, not copied: updates made to them between trees are
+    seen by the next histograms.
+    """
+    cdef const bin_t[:, ::1] binned
+    cdef const double[:, ::1] dense
+    cdef const double[::1] weights
+    cdef const index_t[::1] slots
+    cdef readonly bint one_hot
+    cdef readonly Py_ssize_t n_features, n_bins, n_stats
+    cdef Py_ssize_t block_size
+    cdef int n_threads
+
+    def __init__(self, binned, dense, weights, slots, int n_stats, int n_bins, int n_threads):
+        self.binned = binned
+        self.n_features = binned.shape[0]
+        self.n_bins = n_bins
+        self.n_stats = n_stats
+        self.n_threads = n_threads
+        self.one_hot = dense is None
+        if self.one_hot:
+            self.weights = weights
+            self.slots = slots
+            self.block_size = BLOCK_DOUBLES
+        else:
+            self.dense = dense
+            self.block_size = max(16, BLOCK_DOUBLES // n_stats)
+
+    def new_histogram(self):
+        return np.zeros((self.n_features, self.n_bins, self.n_stats + 1), dtype=np.float64)
+
+    def compute_brute(self, const index_t[::1] sample_indices, Py_ssize_t start,
+                      Py_ssize_t stop, bint all_samples):
+        """Histogram of the events ``sample_indices[start:stop]``.
+
+        With ``all_samples`` the range covers the whole training set in order (the root),
+        and events are read directly instead of through the index array.
+        """
+        cdef Py_ssize_t n_node = stop - start
+        cdef Py_ssize_t n_chunks = max(1, min(self.n_threads, n_node // MIN_EVENTS_PER_THREAD))
+        cdef Py_ssize_t chunk_size = (n_node + n_chunks - 1) // n_chunks if n_node else 1
+        cdef Py_ssize_t hist_size = self.n_features * self.n_bins * (self.n_stats + 1)
+        cdef Py_ssize_t c, lo, hi
+        cdef const index_t* indices = NULL
+        cdef double* stat_buffer = NULL
+        cdef index_t* slot_buffer = NULL
+        partial_array = np.zeros((n_chunks, self.n_features, self.n_bins, self.n_stats + 1))
+        cdef double[:, :, :, ::1] partial = partial_array
+        if n_node == 0:
+            return partial_array[0]
+        if not all_samples:
+            indices = &sample_indices[start]
+        with nogil, parallel(num_threads=n_chunks):
+            stat_buffer = <double*> malloc(self.block_size * self.n_stats * sizeof(double))
+            slot_buffer = <index_t*> malloc(self.block_size * sizeof(index_t))
+            for c in prange(n_chunks, schedule="static"):
+                lo = c * chunk_size
+                hi = min(lo + chunk_size, n_node)
+                self._fill(&partial[c, 0, 0, 0], indices, start, lo, hi, stat_buffer,
+                           slot_buffer)
+            free(stat_buffer)
+            free(slot_buffer)
+        if n_chunks == 1:
+            return partial_array[0]
+        return partial_array.sum(axis=0)
+
+    cdef void _fill(self, double* hist, const index_t* indices, Py_ssize_t start,
+                    Py_ssize_t lo, Py_ssize_t hi, double* stat_buffer,
+                    index_t* slot_buffer) noexcept nogil:
+        """Add events lo..hi of the node (positions in ``indices``, or ``start + position``
+        in the training set when ``indices`` is NULL) to ``hist``."""
+        cdef Py_ssize_t n_stats = self.n_stats, width = self.n_stats + 1
+        cdef Py_ssize_t feature_stride = self.n_bins * width
+        cdef Py_ssize_t block_lo, block_hi, m, j, d, f, event
+        cdef const double* block_stats
+        cdef const index_t* block_slots
+        block_lo = lo
+        while block_lo < hi:
+            block_hi = min(block_lo + self.block_size, hi)
+            m = block_hi - block_lo
+            if indices == NULL:
+                event = start + block_lo
+                if self.one_hot:
+                    block_stats = &self.weights[event]
+                    block_slots = &self.slots[event]
+                else:
+                    block_stats = &self.dense[event, 0]
+            else:
+                for j in range(m):
+                    event = indices[block_lo + j]
+                    if self.one_hot:
+                        stat_buffer[j] = self.weights[event]
+                        slot_buffer[j] = self.slots[event]
+                    else:
+                        for d in range(n_stats):
+                            stat_buffer[j * n_stats + d] = self.dense[event, d]
+                block_stats = stat_buffer
+                block_slots = slot_buffer
+            for f in range(self.n_features):
+                if indices == NULL:
+                    if self.one_hot:
+                        _add_one_hot(hist + f * feature_stride, &self.binned[f, start + block_lo],
+                                     block_stats, block_slots, m, n_stats)
+                    else:
+                        _add_dense(hist + f * feature_stride, &self.binned[f, start + block_lo],
+                                   block_stats, m, n_stats)
+                else:
+                    if self.one_hot:
+                        _add_one_hot_gathered(hist + f * feature_stride, &self.binned[f, 0],
+                                              indices + block_lo, block_stats, block_slots, m,
+                                              n_stats)
+                    else:
+                        _add_dense_gathered(hist + f * feature_stride, &self.binned[f, 0],
+                                            indices + block_lo, block_stats, m, n_stats)
+            block_lo = block_hi
+
+    def compute_subtraction(self, const double[:, :, ::1] parent,
+                            const double[:, :, ::1] sibling):
+        """Histogram of a child as parent - sibling."""
+        return np.subtract(parent, sibling)
+
+
+cdef inline void _add_one_hot(double* h, const bin_t* bins, const double* weights,
+                              const index_t* slots, Py_ssize_t n,
+                              Py_ssize_t n_stats) noexcept nogil:
+    cdef Py_ssize_t j, width = n_stats + 1
+    cdef double* cell
+    for j in range(n):
+        cell = h + bins[j] * width
+        cell[slots[j]] += weights[j]
+        cell[n_stats] += 1.0
+
+
+cdef inline void _add_one_hot_gathered(double* h, const bin_t* column, const index_t* indices,
+                                       const double* weights, const index_t* slots,
+                                       Py_ssize_t n, Py_ssize_t n_stats) noexcept nogil:
+    cdef Py_ssize_t j, width = n_stats + 1
+    cdef double* cell
+    for j in range(n):
+        cell = h + column[indices[j]] * width
+        cell[slots[j]] += weights[j]
+        cell[n_stats] += 1.0
+
+
+cdef inline void _add_dense(double* h, const bin_t* bins, const double* stats, Py_ssize_t n,
+                            Py_ssize_t n_stats) noexcept nogil:
+    cdef Py_ssize_t j, d, width = n_stats + 1
+    cdef double* cell
+    cdef const double* row
+    for j in range(n):
+        cell = h + bins[j] * width
+        row = stats + j * n_stats
+        for d in range(n_stats):
+            cell[d] += row[d]
+        cell[n_stats] += 1.0
+
+
+cdef inline void _add_dense_gathered(double* h, const bin_t* column, const index_t* indices,
+                                     const double* stats, Py_ssize_t n,
+                                     Py_ssize_t n_stats) noexcept nogil:
+    cdef Py_ssize_t j, d, width = n_stats + 1
+    cdef double* cell
+    cdef const double* row
+    for j in range(n):
+        cell = h + column[indices[j]] * width
+        row = stats + j * n_stats
+        for d in range(n_stats):
+            cell[d] += row[d]
+        cell[n_stats] += 1.0

@@ -1,0 +1,125 @@
+"""Best split of a node from its histogram, for any criterion.
+
+For each feature (in parallel) the bins are scanned left to right, accumulating the
+statistic sums of the left child; the right child is the node minus the left. Missing
+values are tried on both sides when the node has any. The gain of a candidate is
+``loss(node) - loss(left) - loss(right)``, each at its own closed-form value; a candidate is
+admissible when both children keep ``min_samples_leaf`` events and the criterion accepts
+their sums. Ties go to the lowest feature, then the lowest bin, then missing-right.
+"""
+from cython.parallel cimport parallel, prange
+from libc.math cimport INFINITY
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+import numpy as np
+
+from ._criterion cimport Criterion
+
+
+def find_node_split(Criterion criterion, const double[:, :, ::1] histogram,
+                    const double[::1] node_sums, const int[::1] n_bins_non_missing,
+                    int missing_bin, double min_samples_leaf, int n_threads):
+    """Best split of a node.
+
+    Parameters
+    ----------
+    criterion : Criterion
+    histogram : ndarray, shape (n_features, n_bins, n_stats + 1)
+    node_sums : ndarray, shape (n_stats + 1,)
+        Statistic sums and event count of the node.
+    n_bins_non_missing : ndarray of int32, shape (n_features,)
+    missing_bin : int
+    min_samples_leaf : float
+    n_threads : int
+
+    Returns
+    -------
+    None if no admissible split exists, else a tuple ``(gain, feature, bin_threshold,
+    missing_go_to_left, left_sums, right_sums)``; the sums include the count.
+    """
+    cdef Py_ssize_t n_features = histogram.shape[0]
+    cdef Py_ssize_t width = histogram.shape[2]
+    cdef Py_ssize_t f
+    cdef double parent_loss
+    cdef double* buffer
+    feature_gain_array = np.full(n_features, -np.inf)
+    feature_bin_array = np.zeros(n_features, dtype=np.int32)
+    feature_missing_left_array = np.zeros(n_features, dtype=np.uint8)
+    feature_left_array = np.zeros((n_features, width))
+    cdef double[::1] feature_gain = feature_gain_array
+    cdef int[::1] feature_bin = feature_bin_array
+    cdef unsigned char[::1] feature_missing_left = feature_missing_left_array
+    cdef double[:, ::1] feature_left = feature_left_array
+
+    if width != criterion.n_stats + 1 or node_sums.shape[0] != width:
+        raise ValueError("histogram width does not match the criterion")
+    parent_loss = criterion.loss(np.asarray(node_sums)[:width - 1])
+
+    buffer = NULL
+    with nogil, parallel(num_threads=n_threads):
+        buffer = <double*> malloc((2 * width + criterion.scratch_size + 1) * sizeof(double))
+        for f in prange(n_features, schedule="dynamic"):
+            _scan_feature(criterion, &histogram[f, 0, 0], &node_sums[0], width,
+                          n_bins_non_missing[f], missing_bin, parent_loss, min_samples_leaf,
+                          buffer, buffer + width, buffer + 2 * width,
+                          &feature_gain[f], &feature_bin[f], &feature_missing_left[f],
+                          &feature_left[f, 0])
+        free(buffer)
+
+    best = int(np.argmax(feature_gain_array))  # first maximum: lowest feature on ties
+    if not np.isfinite(feature_gain_array[best]):
+        return None
+    left = feature_left_array[best].copy()
+    right = np.asarray(node_sums) - left
+    return (float(feature_gain_array[best]), best, int(feature_bin_array[best]),
+            bool(feature_missing_left_array[best]), left, right)
+
+
+cdef void _scan_feature(Criterion criterion, const double* hist, const double* node,
+                        Py_ssize_t width, int n_bins_non_missing, int missing_bin,
+                        double parent_loss, double min_samples_leaf,
+                        double* left, double* right, double* scratch,
+                        double* best_gain, int* best_bin, unsigned char* best_missing_left,
+                        double* best_left) noexcept nogil:
+    cdef Py_ssize_t count = width - 1          # column of the event count
+    cdef const double* missing = hist + missing_bin * width
+    cdef bint has_missing = missing[count] > 0
+    cdef bint missing_left
+    cdef int n_passes = 2 if has_missing else 1
+    cdef int pass_, b, last_bin
+    cdef Py_ssize_t d
+    cdef const double* cell
+    cdef double gain
+
+    best_gain[0] = -INFINITY
+    for pass_ in range(n_passes):
+        missing_left = pass_ == 1
+        if missing_left:
+            memcpy(left, missing, width * sizeof(double))
+            # Splitting off the missing values alone was already tried in the first pass.
+            last_bin = n_bins_non_missing - 2
+        else:
+            memset(left, 0, width * sizeof(double))
+            last_bin = n_bins_non_missing - 1 if has_missing else n_bins_non_missing - 2
+        for b in range(last_bin + 1):
+            cell = hist + b * width
+            if cell[count] == 0:
+                continue  # same partition of the events as the previous threshold
+            for d in range(width):
+                left[d] += cell[d]
+                right[d] = node[d] - left[d]
+            if right[count] < min_samples_leaf:
+                break  # the right child only shrinks from here on
+            if left[count] < min_samples_leaf:
+                continue
+            if not (criterion.is_admissible(left) and criterion.is_admissible(right)):
+                continue
+            gain = (parent_loss - criterion.node_loss(left, scratch)
+                    - criterion.node_loss(right, scratch))
+            if gain > best_gain[0]:
+                best_gain[0] = gain
+                best_bin[0] = b
+                # Without missing values in the node, unseen missing values follow the
+                # larger child.
+                best_missing_left[0] = missing_left if has_missing else left[count] >= right[count]
+                memcpy(best_left, left, width * sizeof(double))
