@@ -232,11 +232,10 @@ class BaseBoostedTree(BaseEstimator):
     # ----------------------------------------------------------------------- input checks
 
     def _validate_X(self, X, reset):
-        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
-                          ensure_all_finite="allow-nan", order="C")
-        if np.isinf(X).any():
-            raise ValueError("X contains infinite values; encode missing values as NaN")
-        return X
+        # NaN marks a missing value; infinities are rejected by the check.
+        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
+                             ensure_all_finite="allow-nan", order="C",
+                             ensure_min_samples=2 if reset else 1)
 
     # ------------------------------------------------------------------------- prediction
 

@@ -85,15 +85,16 @@ Parametrization, default="quadratic"
     (1,)
     """
 
-    def fit(self, X, nu, sample_weight=None):
+    def fit(self, X, y, sample_weight=None):
         """Fit from events labelled by the base point they were simulated at.
 
         Parameters
         ----------
         X : array-like, shape (n_samples, n_features)
             Features; NaN marks a missing value.
-        nu : array-like, shape (n_samples,) or (n_samples, n_params)
-            The base point of each event. Events with ``nu == 0`` form the nominal sample.
+        y : array-like, shape (n_samples,) or (n_samples, n_params)
+            nu, the base point of each event (named ``y`` as the target of any
+            scikit-learn estimator). Events with ``nu == 0`` form the nominal sample.
         sample_weight : array-like, shape (n_samples,), optional
             Event weights (may be negative); 1 by default.
 
@@ -102,7 +103,7 @@ Parametrization, default="quadratic"
         self
         """
         X = self._validate_X(X, reset=True)
-        nu = _as_points(nu, "nu")
+        nu = _as_points(_require_target(self, y), "y (nu)")
         check_consistent_length(X, nu)
         weights = _check_weights(sample_weight, X.shape[0])
         points, slots = _group_by_point(nu)
@@ -163,7 +164,7 @@ Parametrization, default="quadratic"
         """
         X = self._validate_X(X, reset=True)
         nu_points = _as_points(nu_points, "nu_points")
-        weights = np.asarray(weights, dtype=np.float64)
+        weights = _real_array(weights, "weights")
         if weights.ndim != 2 or weights.shape != (X.shape[0], nu_points.shape[0]):
             raise ValueError(f"weights must have shape (n_samples, n_base_points) = "
                              f"({X.shape[0]}, {nu_points.shape[0]}), got {weights.shape}")
@@ -178,8 +179,9 @@ Parametrization, default="quadratic"
     def _fit_base_points(self, X, statistics, points):
         totals = statistics.sums()
         for k in np.flatnonzero(~(totals > 0)):
-            raise ValueError(f"base point nu={_format_point(points[k])} has total weight "
-                             f"{totals[k]:.6g}; every base point needs a positive yield")
+            raise ValueError(f"base point nu={_format_point(points[k])} has a total weight of "
+                             f"{totals[k]:.6g} (zero or negative); every base point needs a "
+                             "positive yield")
         parametrization = self._resolve_parametrization(points.shape[1])
         design = parametrization.values(points[1:])
         _check_design(design, parametrization, points)
@@ -203,15 +205,15 @@ Parametrization, default="quadratic"
         """r(x|nu) = exp(log r(x|nu)), same shapes as :meth:`predict_log_ratio`."""
         return np.exp(self.predict_log_ratio(X, nu))
 
-    def score(self, X, nu, sample_weight=None):
+    def score(self, X, y, sample_weight=None):
         """Minus the cross-entropy per unit of nominal weight on labelled events.
 
-        The events are grouped by their base point ``nu`` as in :meth:`fit` (the nominal
-        point must be present; the points need not be the training points). Higher is
-        better.
+        The events are grouped by their base point ``y`` (nu) as in :meth:`fit` (the
+        nominal point must be present; the points need not be the training points).
+        Higher is better.
         """
         terms = self._predict_terms(X)
-        nu = _as_points(nu, "nu")
+        nu = _as_points(_require_target(self, y), "y (nu)")
         check_consistent_length(terms, nu)
         weights = _check_weights(sample_weight, terms.shape[0])
         points, slots = _group_by_point(nu)
@@ -222,8 +224,25 @@ Parametrization, default="quadratic"
         return -loss / statistics.sums()[0]
 
 
+def _require_target(estimator, y):
+    if y is None:
+        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target "
+                         "y is None: pass nu, the base point of each event")
+    return y
+
+
+def _real_array(values, name):
+    values = np.asarray(values)
+    if np.iscomplexobj(values):
+        raise ValueError(f"{name} must be real, got complex values")
+    try:
+        return values.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric, got an array of {values.dtype}") from None
+
+
 def _as_points(nu, name):
-    nu = np.asarray(nu, dtype=np.float64)
+    nu = _real_array(nu, name)
     if nu.ndim == 1:
         nu = nu[:, None]
     if nu.ndim != 2 or nu.shape[0] == 0:
@@ -236,7 +255,7 @@ def _as_points(nu, name):
 def _check_weights(sample_weight, n_samples, name="sample_weight"):
     if sample_weight is None:
         return np.ones(n_samples)
-    weights = np.asarray(sample_weight, dtype=np.float64)
+    weights = _real_array(sample_weight, name)
     if weights.shape != (n_samples,):
         raise ValueError(f"{name} must have shape ({n_samples},), got {weights.shape}")
     if not np.isfinite(weights).all():

@@ -1,0 +1,299 @@
+"""Each compiled kernel against a plain NumPy computation on small data."""
+import numpy as np
+import pytest
+
+from bpt._binning import BinMapper
+from bpt._core._common import NODE_DTYPE
+from bpt._core._histogram import HistogramBuilder
+from bpt._core._parametric_criterion import ParametricCriterion
+from bpt._core._partition import partition
+from bpt._core._predictor import apply_raw, predict_binned, predict_raw
+from bpt._core._splitting import find_node_split
+from bpt._core._update import update_leaves
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+def features(rng, n, n_features, missing_fraction=0.1):
+    X = rng.normal(size=(n, n_features))
+    X[:, 0] = np.round(X[:, 0])  # few distinct values: one bin per value
+    X[rng.random(X.shape) < missing_fraction] = np.nan
+    return X
+
+
+# ---------------------------------------------------------------------------------- binning
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_binning_matches_searchsorted(rng, dtype):
+    X = features(rng, 5000, 4).astype(dtype)
+    mapper = BinMapper(max_bins=20, random_state=0).fit(X)
+    binned = mapper.transform(X)
+    assert binned.shape == (4, 5000) and binned.dtype == np.uint8
+    for f in range(4):
+        expected = np.searchsorted(mapper.thresholds_[f], X[:, f].astype(np.float64), side="left")
+        expected[np.isnan(X[:, f])] = mapper.missing_bin
+        np.testing.assert_array_equal(binned[f], expected)
+        assert mapper.n_bins_non_missing_[f] <= 20
+    # Few distinct values: midpoints, one bin each.
+    distinct = np.unique(X[:, 0][~np.isnan(X[:, 0])])
+    np.testing.assert_allclose(mapper.thresholds_[0], (distinct[:-1] + distinct[1:]) / 2)
+
+
+def test_binning_quantiles_balance_bins(rng):
+    X = rng.exponential(size=(20000, 1))
+    binned = BinMapper(max_bins=10, random_state=0).fit(X).transform(X)
+    counts = np.bincount(binned[0], minlength=10)
+    assert counts.min() > 0.08 * X.shape[0] and counts.max() < 0.12 * X.shape[0]
+
+
+def test_binning_all_missing_feature(rng):
+    X = np.column_stack([rng.normal(size=100), np.full(100, np.nan)])
+    mapper = BinMapper(max_bins=16).fit(X)
+    assert mapper.n_bins_non_missing_[1] == 1
+    assert (mapper.transform(X)[1] == mapper.missing_bin).all()
+
+
+# ------------------------------------------------------------------------------- histograms
+
+def reference_histogram(binned, dense, indices, n_bins):
+    n_features, n_stats = binned.shape[0], dense.shape[1]
+    hist = np.zeros((n_features, n_bins, n_stats + 1))
+    for f in range(n_features):
+        bins = binned[f, indices]
+        for d in range(n_stats):
+            hist[f, :, d] = np.bincount(bins, weights=dense[indices, d], minlength=n_bins)
+        hist[f, :, n_stats] = np.bincount(bins, minlength=n_bins)
+    return hist
+
+
+@pytest.mark.parametrize("one_hot", [True, False])
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("n_samples", [1000, 90_000])  # one chunk, several chunks
+def test_histograms_match_bincount(rng, one_hot, n_threads, n_samples):
+    n_stats, n_bins = 4, 33
+    binned = rng.integers(0, n_bins, size=(3, n_samples)).astype(np.uint8)
+    if one_hot:
+        slots = rng.integers(0, n_stats, n_samples).astype(np.int32)
+        weights = rng.normal(size=n_samples)
+        dense = np.zeros((n_samples, n_stats))
+        dense[np.arange(n_samples), slots] = weights
+        builder = HistogramBuilder(binned, None, weights, slots, n_stats, n_bins, n_threads)
+    else:
+        dense = rng.normal(size=(n_samples, n_stats))
+        builder = HistogramBuilder(binned, dense, None, None, n_stats, n_bins, n_threads)
+    everything = np.arange(n_samples, dtype=np.int32)
+    root = builder.compute_brute(everything, 0, n_samples, True)
+    np.testing.assert_allclose(root, reference_histogram(binned, dense, everything, n_bins),
+                               atol=1e-9)
+    # A node: a sorted subset placed in the middle of the index array.
+    subset = np.sort(rng.choice(n_samples, n_samples // 3, replace=False)).astype(np.int32)
+    indices = np.concatenate([everything[:7], subset]).astype(np.int32)
+    node = builder.compute_brute(indices, 7, indices.size, False)
+    np.testing.assert_allclose(node, reference_histogram(binned, dense, subset, n_bins),
+                               atol=1e-9)
+    sibling = builder.compute_subtraction(root, node)
+    rest = np.setdiff1d(everything, subset)
+    np.testing.assert_allclose(sibling, reference_histogram(binned, dense, rest, n_bins),
+                               atol=1e-9)
+
+
+# -------------------------------------------------------------------------------- partition
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("missing_go_to_left", [True, False])
+def test_partition_is_stable(rng, n_threads, missing_go_to_left):
+    n = 120_000  # several chunks with two threads
+    column = rng.integers(0, 256, n).astype(np.uint8)
+    indices = np.arange(n, dtype=np.int32)
+    rng.shuffle(indices[1000:])
+    original = indices.copy()
+    buffer = np.empty_like(indices)
+    start, stop = 1000, n - 500
+    middle = partition(indices, start, stop, column, 100, missing_go_to_left, 255, buffer,
+                       n_threads)
+    node = original[start:stop]
+    bins = column[node]
+    goes_left = np.where(bins == 255, missing_go_to_left, bins <= 100)
+    np.testing.assert_array_equal(indices[start:middle], node[goes_left])
+    np.testing.assert_array_equal(indices[middle:stop], node[~goes_left])
+    np.testing.assert_array_equal(indices[:start], original[:start])
+    np.testing.assert_array_equal(indices[stop:], original[stop:])
+
+
+# ------------------------------------------------------------------------- criterion, split
+
+def naive_parametric_loss(design, sums):
+    log_ratios = np.log(sums[1:] / sums[0])
+    delta = np.linalg.lstsq(design, log_ratios, rcond=None)[0]
+    s = design @ delta
+    return np.sum(sums[0] * np.logaddexp(0, s) + sums[1:] * np.logaddexp(0, -s)), delta
+
+
+def test_parametric_criterion_matches_numpy(rng):
+    design = np.array([[-1.0, 1.0], [1.0, 1.0], [2.0, 4.0]])
+    criterion = ParametricCriterion(design, np.zeros(4))
+    for _ in range(20):
+        sums = rng.uniform(0.1, 10, size=4)
+        loss, delta = naive_parametric_loss(design, sums)
+        assert criterion.loss(sums) == pytest.approx(loss, rel=1e-12)
+        np.testing.assert_allclose(criterion.value(sums), delta, rtol=1e-10)
+    assert not criterion.admissible(np.array([1.0, 1.0, 0.0, 1.0]))
+    assert not criterion.admissible(np.array([-1.0, 1.0, 1.0, 1.0]))
+
+
+def test_parametric_total_loss_matches_numpy(rng):
+    design = np.array([[0.5, 0.25], [1.0, 1.0]])
+    criterion = ParametricCriterion(design, np.zeros(3))
+    n = 500
+    slots = rng.integers(0, 3, n).astype(np.int32)
+    weights = rng.uniform(0.5, 2, n)
+    predictions = rng.normal(size=(n, 2))
+    s = predictions @ design.T
+    expected = sum(np.sum(weights[slots == 0] * np.logaddexp(0, s[slots == 0, k]))
+                   + np.sum(weights[slots == k + 1] * np.logaddexp(0, -s[slots == k + 1, k]))
+                   for k in range(2))
+    assert criterion.total_loss(None, weights, slots, predictions, 2) == pytest.approx(expected)
+    dense = np.zeros((n, 3))
+    dense[np.arange(n), slots] = weights
+    assert criterion.total_loss(dense, None, None, predictions, 1) == pytest.approx(expected)
+
+
+def test_split_search_matches_brute_force(rng):
+    n, n_bins = 3000, 17
+    design = np.array([[1.0], [2.0]])
+    criterion = ParametricCriterion(design, np.zeros(3))
+    binned = rng.integers(0, n_bins - 1, size=(3, n)).astype(np.uint8)
+    binned[1, rng.random(n) < 0.1] = n_bins - 1  # missing values in feature 1
+    slots = rng.integers(0, 3, n).astype(np.int32)
+    # Base point 2 is more frequent in high bins of feature 2: the best split is there.
+    slots[(binned[2] > 10) & (rng.random(n) < 0.3)] = 2
+    weights = rng.uniform(0.5, 1.5, n)
+    dense = np.zeros((n, 3))
+    dense[np.arange(n), slots] = weights
+    builder = HistogramBuilder(binned, None, weights, slots, 3, n_bins, 2)
+    hist = builder.compute_brute(np.arange(n, dtype=np.int32), 0, n, True)
+    n_bins_non_missing = np.full(3, n_bins - 1, dtype=np.int32)
+    gain, feature, bin_threshold, missing_left, left, right = find_node_split(
+        criterion, hist, hist[0].sum(axis=0), n_bins_non_missing, n_bins - 1, 10, 2)
+
+    parent = naive_parametric_loss(design, dense.sum(axis=0))[0]
+    best = (-np.inf,)
+    for f in range(3):
+        for missing in (False, True):
+            for b in range(n_bins - 1):
+                goes_left = np.where(binned[f] == n_bins - 1, missing, binned[f] <= b)
+                if goes_left.sum() < 10 or (~goes_left).sum() < 10:
+                    continue
+                g = (parent - naive_parametric_loss(design, dense[goes_left].sum(axis=0))[0]
+                     - naive_parametric_loss(design, dense[~goes_left].sum(axis=0))[0])
+                if g > best[0] + 1e-9:
+                    best = (g, f, b, goes_left)
+    assert (feature, bin_threshold) == best[1:3]
+    assert feature == 2 and 8 <= bin_threshold <= 11  # the planted effect
+    assert gain == pytest.approx(best[0], rel=1e-9)
+    np.testing.assert_allclose(left[:3], dense[best[3]].sum(axis=0), rtol=1e-12)
+    assert left[3] == best[3].sum() and right[3] == n - best[3].sum()
+
+
+def test_split_search_respects_min_samples_leaf_and_admissibility(rng):
+    n = 200
+    criterion = ParametricCriterion(np.array([[1.0]]), np.zeros(2))
+    binned = np.zeros((1, n), dtype=np.uint8)
+    binned[0, 100:] = 1
+    slots = np.zeros(n, dtype=np.int32)
+    slots[150:] = 1  # the varied point only in bin 1: splitting leaves one side without it
+    builder = HistogramBuilder(binned, None, np.ones(n), slots, 2, 3, 1)
+    hist = builder.compute_brute(np.arange(n, dtype=np.int32), 0, n, True)
+    assert find_node_split(criterion, hist, hist[0].sum(axis=0), np.array([2], np.int32), 2,
+                           1, 1) is None
+
+
+# ------------------------------------------------------------------------ predict, update
+
+def random_tree(rng, n_features, depth, n_values):
+    """A full tree of the given depth with random splits, children stored adjacently."""
+    n_nodes = 2 ** (depth + 1) - 1
+    nodes = np.zeros(n_nodes, dtype=NODE_DTYPE)
+    for i in range(n_nodes):
+        if 2 * i + 1 < n_nodes:
+            nodes[i]["left"], nodes[i]["right"] = 2 * i + 1, 2 * i + 2
+            nodes[i]["feature_idx"] = rng.integers(n_features)
+            nodes[i]["bin_threshold"] = rng.integers(1, 30)
+            nodes[i]["threshold"] = rng.normal()
+            nodes[i]["missing_go_to_left"] = rng.integers(2)
+        else:
+            nodes[i]["is_leaf"] = 1
+    return nodes, rng.normal(size=(n_nodes, n_values))
+
+
+def walk(node_array, x, binned=False, missing_bin=255):
+    i = 0
+    while not node_array[i]["is_leaf"]:
+        node = node_array[i]
+        v = x[node["feature_idx"]]
+        missing = (v == missing_bin) if binned else np.isnan(v)
+        if missing:
+            left = node["missing_go_to_left"]
+        else:
+            left = v <= (node["bin_threshold"] if binned else node["threshold"])
+        i = node["left"] if left else node["right"]
+    return i
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_predictors_match_tree_walk(rng, dtype):
+    nodes, values = random_tree(rng, 3, 4, 2)
+    X = rng.normal(size=(300, 3)).astype(dtype)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    roots = np.array([0, 0], dtype=np.int32)  # the same tree twice
+    out = np.zeros((300, 2))
+    predict_raw(X, nodes, values, roots, out, 2)
+    leaves = np.array([walk(nodes, x.astype(np.float64)) for x in X])
+    np.testing.assert_allclose(out, 2 * values[leaves])
+    applied = np.empty((300, 2), dtype=np.int32)
+    apply_raw(X, nodes, roots, applied, 2)
+    np.testing.assert_array_equal(applied[:, 0], leaves)
+
+    binned = rng.integers(0, 32, size=(3, 300)).astype(np.uint8)
+    binned[rng.random(binned.shape) < 0.1] = 255
+    out = np.zeros((300, 2))
+    predict_binned(binned, nodes, values, roots[:1], 255, out, 1)
+    leaves = np.array([walk(nodes, binned[:, i], binned=True) for i in range(300)])
+    np.testing.assert_allclose(out, values[leaves])
+
+
+@pytest.mark.parametrize("one_hot", [True, False])
+def test_update_leaves_matches_numpy(rng, one_hot):
+    n, n_stats = 400, 3
+    indices = rng.permutation(n).astype(np.int32)
+    starts = np.array([0, 150, 300], dtype=np.int32)
+    stops = np.array([150, 300, 400], dtype=np.int32)
+    leaf_values = rng.normal(size=(3, 2))
+    scale = rng.uniform(0.5, 2, size=(3, n_stats))
+    shift = rng.normal(size=(3, n_stats))
+    predictions = rng.normal(size=(n, 2))
+    expected_predictions = predictions.copy()
+    leaf_of = np.empty(n, dtype=int)
+    for leaf in range(3):
+        leaf_of[indices[starts[leaf]:stops[leaf]]] = leaf
+    expected_predictions += leaf_values[leaf_of]
+    if one_hot:
+        slots = rng.integers(0, n_stats, n).astype(np.int32)
+        weights = rng.normal(size=n)
+        dense = np.zeros((n, n_stats))
+        dense[np.arange(n), slots] = weights
+    else:
+        dense = rng.normal(size=(n, n_stats))
+    expected = dense * scale[leaf_of] + dense[:, :1] * shift[leaf_of]
+    if one_hot:
+        update_leaves(indices, starts, stops, leaf_values, scale, shift, predictions, None,
+                      weights, slots, 2)
+        np.testing.assert_allclose(weights, expected[np.arange(n), slots])
+    else:
+        update_leaves(indices, starts, stops, leaf_values, scale, shift, predictions, dense,
+                      None, None, 2)
+        np.testing.assert_allclose(dense, expected)
+    np.testing.assert_allclose(predictions, expected_predictions)
