@@ -3,8 +3,18 @@
 ``BoostedParametricTree`` learns how nuisance parameters change the differential cross
 section, ``log r(x|nu) = m(nu) . Delta(x)``, from samples simulated at a few base points.
 """
+try:
+    from ._core import _common  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on how the package was installed
+    raise ImportError(
+        "bpt's compiled core (bpt._core) is not built. Install the package with "
+        "`pip install .`, or `pip install -e .` to develop in the source tree; if this "
+        "happens while running from a source checkout next to an installed bpt, run from "
+        "another directory.") from exc
+
 from .parametric import BoostedParametricTree
 from .parametrization import Parametrization
+from . import toys
 
-__all__ = ["BoostedParametricTree", "Parametrization"]
+__all__ = ["BoostedParametricTree", "Parametrization", "toys"]
 __version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Let the benchmark modules import their siblings."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
