@@ -1,7 +1,8 @@
 """Build the compiled core: src_cython/*.pyx -> bpt._core.<module>.
 
-OpenMP is used when the compiler accepts ``-fopenmp``; otherwise the extensions are
-built serially (``prange`` then runs as a plain loop).
+OpenMP is used when the compiler accepts ``-fopenmp``; otherwise, or with the environment
+variable ``BPT_NO_OPENMP=1``, the extensions are built serially (``prange`` then runs as a
+plain loop).
 """
 import os
 import shutil
@@ -57,9 +58,10 @@ def compiler_supports_openmp(compiler):
 
 class BuildExtWithOpenMP(build_ext):
     def build_extensions(self):
-        openmp = sys.platform != "win32" and compiler_supports_openmp(self.compiler)
+        openmp = (os.environ.get("BPT_NO_OPENMP", "0") in ("", "0")
+                  and sys.platform != "win32" and compiler_supports_openmp(self.compiler))
         if not openmp:
-            print("bpt: compiler has no OpenMP support, building the core serially")
+            print("bpt: building the core without OpenMP (serial)")
         for ext in self.extensions:
             ext.extra_compile_args = ["-O3"] + (["-fopenmp"] if openmp else [])
             ext.extra_link_args = ["-fopenmp"] if openmp else []
