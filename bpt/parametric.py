@@ -103,11 +103,7 @@ Parametrization, default="quadratic"
         self
         """
         X = self._validate_X(X, reset=True)
-        nu = _as_points(_require_target(self, y), "y (nu)")
-        check_consistent_length(X, nu)
-        weights = _check_weights(sample_weight, X.shape[0])
-        points, slots = _group_by_point(nu)
-        statistics = EventStatistics(points.shape[0], weights=weights, slots=slots)
+        statistics, points = self._labelled_events(X, y, sample_weight)
         return self._fit_base_points(X, statistics, points)
 
     def fit_datasets(self, datasets, nu_points):
@@ -176,6 +172,14 @@ Parametrization, default="quadratic"
         statistics = EventStatistics.from_columns(weights[:, order])
         return self._fit_base_points(X, statistics, nu_points[order])
 
+    def _labelled_events(self, X, y, sample_weight):
+        """Statistics of events labelled by their base point, and the points (nominal first)."""
+        nu = _as_points(_require_target(self, y), "y (nu)")
+        check_consistent_length(X, nu)
+        weights = _check_weights(sample_weight, X.shape[0])
+        points, slots = _group_by_point(nu)
+        return EventStatistics(points.shape[0], weights=weights, slots=slots), points
+
     def _fit_base_points(self, X, statistics, points):
         totals = statistics.sums()
         for k in np.flatnonzero(~(totals > 0)):
@@ -213,11 +217,7 @@ Parametrization, default="quadratic"
         Higher is better.
         """
         terms = self._predict_terms(X)
-        nu = _as_points(_require_target(self, y), "y (nu)")
-        check_consistent_length(terms, nu)
-        weights = _check_weights(sample_weight, terms.shape[0])
-        points, slots = _group_by_point(nu)
-        statistics = EventStatistics(points.shape[0], weights=weights, slots=slots)
+        statistics, points = self._labelled_events(terms, y, sample_weight)
         design = self.parametrization_.values(points[1:])
         criterion = ParametricCriterion(design, np.zeros(points.shape[0]))
         loss = criterion.total_loss(*statistics.arrays(), terms, 1)
