@@ -2,6 +2,8 @@
 
 ``BoostedParametricTree`` learns how nuisance parameters change the differential cross
 section, ``log r(x|nu) = m(nu) . Delta(x)``, from samples simulated at a few base points.
+``BoostedInformationTree`` learns polynomial parameter dependence,
+``r(x|theta) = 1 + m(theta) . t(x)``, from per-event weights and their coefficients.
 """
 try:
     from ._core import _common  # noqa: F401
@@ -12,9 +14,12 @@ except ImportError as exc:  # pragma: no cover - depends on how the package was 
         "happens while running from a source checkout next to an installed bpt, run from "
         "another directory.") from exc
 
+from .coefficients import coefficients_from_derivatives, coefficients_from_weights
+from .information import BoostedInformationTree
 from .parametric import BoostedParametricTree
 from .parametrization import Parametrization
 from . import toys
 
-__all__ = ["BoostedParametricTree", "Parametrization", "toys"]
+__all__ = ["BoostedInformationTree", "BoostedParametricTree", "Parametrization",
+           "coefficients_from_derivatives", "coefficients_from_weights", "toys"]
 __version__ = "0.1.0"

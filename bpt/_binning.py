@@ -1,4 +1,4 @@
-"""Quantile binning of the features into uint8 codes, computed once per fit."""
+"""Binning of the features into uint8 codes, computed once per fit."""
 import numpy as np
 
 from ._core._binning import map_to_bins
@@ -7,12 +7,18 @@ from ._core._binning import map_to_bins
 BINNING_SUBSAMPLE = 200_000
 
 
+STRATEGIES = ("mixed", "quantile")
+
+
 class BinMapper:
-    """Per-feature bin thresholds from quantiles of a subsample.
+    """Per-feature bin thresholds from a subsample.
 
     A feature with at most ``max_bins`` distinct values gets one bin per value (thresholds
-    at the midpoints); otherwise the thresholds are ``max_bins - 1`` quantiles. Missing
-    values (NaN) always go to bin ``max_bins``, so binned data fit in uint8 for
+    at the midpoints). Otherwise, with ``strategy="quantile"`` the thresholds are
+    ``max_bins - 1`` quantiles (as in scikit-learn's HistGradientBoosting); with
+    ``strategy="mixed"`` half of them are quantiles and half are equally spaced between the
+    smallest and largest value, so that sparsely populated tails keep their resolution.
+    Missing values (NaN) always go to bin ``max_bins``, so binned data fit in uint8 for
     ``max_bins <= 255``.
 
     Attributes
@@ -26,9 +32,12 @@ class BinMapper:
         ``max_bins + 1``: bins per feature including the missing-value bin.
     """
 
-    def __init__(self, max_bins=255, subsample=BINNING_SUBSAMPLE, random_state=None,
-                 n_threads=1):
+    def __init__(self, max_bins=255, strategy="mixed", subsample=BINNING_SUBSAMPLE,
+                 random_state=None, n_threads=1):
+        if strategy not in STRATEGIES:
+            raise ValueError(f"bin_strategy must be one of {STRATEGIES}, got {strategy!r}")
         self.max_bins = max_bins
+        self.strategy = strategy
         self.subsample = subsample
         self.random_state = random_state
         self.n_threads = n_threads
@@ -41,7 +50,7 @@ class BinMapper:
         if self.subsample is not None and n_samples > self.subsample:
             rows = np.sort(rng.choice(n_samples, self.subsample, replace=False))
             X = X[rows]
-        self.thresholds_ = [_feature_thresholds(X[:, f], self.max_bins)
+        self.thresholds_ = [_feature_thresholds(X[:, f], self.max_bins, self.strategy)
                             for f in range(n_features)]
         self.n_bins_non_missing_ = np.array([t.size + 1 for t in self.thresholds_],
                                             dtype=np.int32)
@@ -65,14 +74,19 @@ class BinMapper:
         return thresholds[bin_threshold] if bin_threshold < thresholds.size else np.inf
 
 
-def _feature_thresholds(column, max_bins):
+def _feature_thresholds(column, max_bins, strategy):
     column = column[~np.isnan(column)]
     if column.size == 0:
         return np.empty(0)
     distinct = np.unique(column)
     if distinct.size <= max_bins:
         return (distinct[:-1] + distinct[1:]) / 2.0
-    quantiles = np.linspace(0, 100, max_bins + 1)[1:-1]
-    thresholds = np.unique(np.percentile(column, quantiles, method="midpoint"))
-    # A threshold equal to the maximum would leave the last bin empty.
+    n_quantile_bins = max_bins if strategy == "quantile" else max_bins // 2
+    quantiles = np.linspace(0, 100, n_quantile_bins + 1)[1:-1]
+    thresholds = np.percentile(column, quantiles, method="midpoint")
+    if strategy == "mixed":
+        uniform = np.linspace(distinct[0], distinct[-1], max_bins - n_quantile_bins + 1)[1:-1]
+        thresholds = np.concatenate([thresholds, uniform])
+    thresholds = np.unique(thresholds)
+    # A threshold at the maximum would leave the last bin empty.
     return thresholds[thresholds < distinct[-1]]

@@ -18,6 +18,7 @@ from ._core._histogram import HistogramBuilder
 from ._core._update import update_leaves
 from ._ensemble import TreeEnsemble
 from ._grower import TreeGrower
+from ._statistics import EventStatistics
 from ._threads import effective_n_threads
 from .parametrization import Parametrization
 
@@ -33,8 +34,8 @@ class BaseBoostedTree(BaseEstimator):
 
     def __init__(self, parametrization="quadratic", *, parameter_names=None, n_estimators=100,
                  learning_rate=0.2, max_depth=3, max_leaf_nodes=None, min_samples_leaf=50,
-                 min_weight_leaf=0.0, max_bins=255, early_stopping="auto",
-                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-7, verbose=0,
+                 min_weight_leaf=0.0, max_bins=255, bin_strategy="mixed",
+                 early_stopping="auto", validation_fraction=0.1, n_iter_no_change=10, tol=1e-7, verbose=0,
                  random_state=None, n_jobs=None):
         self.parametrization = parametrization
         self.parameter_names = parameter_names
@@ -45,6 +46,7 @@ class BaseBoostedTree(BaseEstimator):
         self.min_samples_leaf = min_samples_leaf
         self.min_weight_leaf = min_weight_leaf
         self.max_bins = max_bins
+        self.bin_strategy = bin_strategy
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -76,8 +78,8 @@ class BaseBoostedTree(BaseEstimator):
         else:
             X_train, X_val, train, validation = X, None, statistics, None
 
-        bin_mapper = BinMapper(self.max_bins, random_state=rng.randint(2**31),
-                               n_threads=n_threads).fit(X_train)
+        bin_mapper = BinMapper(self.max_bins, self.bin_strategy,
+                               random_state=rng.randint(2**31), n_threads=n_threads).fit(X_train)
         binned = bin_mapper.transform(X_train)
         binned_val = bin_mapper.transform(X_val) if early_stopping else None
 
@@ -85,21 +87,27 @@ class BaseBoostedTree(BaseEstimator):
         min_weight = np.maximum(self.min_weight_leaf,
                                 RELATIVE_WEIGHT_TOLERANCE * np.abs(root_sums))
         criterion = make_criterion(train, min_weight)
-        # Losses cost about as much as growing a tree: computed only when early stopping or
-        # verbose output needs them.
-        track_loss = early_stopping or self.verbose > 0
-        original = train.copy() if track_loss else None
-        baseline = criterion.value(root_sums)
+        baseline = criterion.baseline(root_sums)
         if not np.all(np.isfinite(baseline)):
             raise ValueError("the fit of the whole training set is not finite; check that "
                              "every statistic has a positive total weight")
-
+        # Losses cost about as much as growing a tree: computed only when early stopping or
+        # verbose output needs them. A refreshing criterion recomputes its statistics from
+        # the targets and the predictions after every tree.
+        track_loss = early_stopping or self.verbose > 0
+        refresh = criterion.refreshes_statistics
+        targets = train.copy() if (track_loss or refresh) else None
         n_train, n_values = X_train.shape[0], criterion.n_values
-        predictions = np.zeros((n_train, n_values)) if track_loss else None
-        everything = np.arange(n_train, dtype=np.int32)
-        self._apply_leaves(criterion, everything, np.array([0], dtype=np.int32),
-                           np.array([n_train], dtype=np.int32), baseline[None, :],
-                           predictions, train, n_threads)
+        predictions = np.zeros((n_train, n_values)) if (track_loss or refresh) else None
+        if refresh:
+            predictions[:] = baseline
+            train = EventStatistics(criterion.n_stats, dense=criterion.working_statistics(
+                targets.dense, predictions, n_threads))
+        else:
+            everything = np.arange(n_train, dtype=np.int32)
+            self._apply_leaves(criterion, everything, np.array([0], dtype=np.int32),
+                               np.array([n_train], dtype=np.int32), baseline[None, :],
+                               predictions, train, n_threads)
         ensemble = TreeEnsemble(baseline)
         builder = HistogramBuilder(binned, *train.arrays(), train.n_stats, bin_mapper.n_bins,
                                    n_threads)
@@ -111,14 +119,14 @@ class BaseBoostedTree(BaseEstimator):
             val_norm = validation.sums()[0]
 
         def record_losses():
-            train_loss.append(criterion.total_loss(*original.arrays(), predictions, n_threads)
-                              / original_norm)
+            train_loss.append(criterion.total_loss(*targets.arrays(), predictions, n_threads)
+                              / targets_norm)
             if early_stopping:
                 val_loss.append(criterion.total_loss(*validation.arrays(), val_predictions,
                                                      n_threads) / val_norm)
 
         if track_loss:
-            original_norm = original.sums()[0]
+            targets_norm = targets.sums()[0]
             record_losses()
         if self.verbose:
             print(f"{type(self).__name__}: {n_train} training events, {X.shape[1]} features, "
@@ -138,6 +146,8 @@ class BaseBoostedTree(BaseEstimator):
             values *= self.learning_rate
             self._apply_leaves(criterion, grower.sample_indices, leaf_starts, leaf_stops,
                                values[leaves], predictions, train, n_threads)
+            if refresh:
+                criterion.refresh(train.dense, targets.dense, predictions, n_threads)
             ensemble.append(nodes, values)
             if early_stopping:
                 ensemble.add_tree_binned(ensemble.n_trees - 1, binned_val,

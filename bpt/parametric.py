@@ -5,6 +5,10 @@ from sklearn.utils.validation import check_consistent_length
 from ._boosting import BaseBoostedTree
 from ._core._parametric_criterion import ParametricCriterion
 from ._statistics import EventStatistics
+from ._validation import as_rows, check_weights, real_array, require_target
+from .parametrization import _format_point
+
+_NU = "nu, the base point of each event"
 
 
 class BoostedParametricTree(BaseBoostedTree):
@@ -40,6 +44,10 @@ Parametrization, default="quadratic"
         non-positive yield at some base point are never created.
     max_bins : int, default=255
         Bins per feature (missing values get one more).
+    bin_strategy : {"mixed", "quantile"}, default="mixed"
+        ``"quantile"``: bin edges at quantiles, as in HistGradientBoosting. ``"mixed"``: half
+        the edges at quantiles, half equally spaced over the range, which keeps resolution
+        in sparsely populated tails.
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the events (stratified by base point) and stop
         when the validation loss has not improved by ``tol`` for ``n_iter_no_change``
@@ -120,7 +128,7 @@ Parametrization, default="quadratic"
         -------
         self
         """
-        nu_points = _as_points(nu_points, "nu_points")
+        nu_points = as_rows(nu_points, "nu_points")
         if len(datasets) != nu_points.shape[0]:
             raise ValueError(f"{len(datasets)} datasets but {nu_points.shape[0]} base points")
         features, weights, slots = [], [], []
@@ -131,7 +139,7 @@ Parametrization, default="quadratic"
                 raise ValueError(f"dataset {k} must be a 2-d array of features, got shape "
                                  f"{X_k.shape}")
             features.append(X_k)
-            weights.append(_check_weights(w_k, X_k.shape[0], f"weights of dataset {k}"))
+            weights.append(check_weights(w_k, X_k.shape[0], f"weights of dataset {k}"))
             slots.append(np.full(X_k.shape[0], k))
         if len({X_k.shape[1] for X_k in features}) > 1:
             raise ValueError("all datasets must have the same number of features, got "
@@ -159,8 +167,8 @@ Parametrization, default="quadratic"
         self
         """
         X = self._validate_X(X, reset=True)
-        nu_points = _as_points(nu_points, "nu_points")
-        weights = _real_array(weights, "weights")
+        nu_points = as_rows(nu_points, "nu_points")
+        weights = real_array(weights, "weights")
         if weights.ndim != 2 or weights.shape != (X.shape[0], nu_points.shape[0]):
             raise ValueError(f"weights must have shape (n_samples, n_base_points) = "
                              f"({X.shape[0]}, {nu_points.shape[0]}), got {weights.shape}")
@@ -174,9 +182,9 @@ Parametrization, default="quadratic"
 
     def _labelled_events(self, X, y, sample_weight):
         """Statistics of events labelled by their base point, and the points (nominal first)."""
-        nu = _as_points(_require_target(self, y), "y (nu)")
+        nu = as_rows(require_target(self, y, _NU), "y (nu)")
         check_consistent_length(X, nu)
-        weights = _check_weights(sample_weight, X.shape[0])
+        weights = check_weights(sample_weight, X.shape[0])
         points, slots = _group_by_point(nu)
         return EventStatistics(points.shape[0], weights=weights, slots=slots), points
 
@@ -187,8 +195,7 @@ Parametrization, default="quadratic"
                              f"{totals[k]:.6g} (zero or negative); every base point needs a "
                              "positive yield")
         parametrization = self._resolve_parametrization(points.shape[1])
-        design = parametrization.values(points[1:])
-        _check_design(design, parametrization, points)
+        design = parametrization.design_matrix(points[1:], "non-nominal base points")
         self.base_points_ = points
 
         def make_criterion(train, min_weight):
@@ -224,45 +231,6 @@ Parametrization, default="quadratic"
         return -loss / statistics.sums()[0]
 
 
-def _require_target(estimator, y):
-    if y is None:
-        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target "
-                         "y is None: pass nu, the base point of each event")
-    return y
-
-
-def _real_array(values, name):
-    values = np.asarray(values)
-    if np.iscomplexobj(values):
-        raise ValueError(f"{name} must be real, got complex values")
-    try:
-        return values.astype(np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numeric, got an array of {values.dtype}") from None
-
-
-def _as_points(nu, name):
-    nu = _real_array(nu, name)
-    if nu.ndim == 1:
-        nu = nu[:, None]
-    if nu.ndim != 2 or nu.shape[0] == 0:
-        raise ValueError(f"{name} must have shape (n,) or (n, n_params), got {nu.shape}")
-    if not np.isfinite(nu).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return nu
-
-
-def _check_weights(sample_weight, n_samples, name="sample_weight"):
-    if sample_weight is None:
-        return np.ones(n_samples)
-    weights = _real_array(sample_weight, name)
-    if weights.shape != (n_samples,):
-        raise ValueError(f"{name} must have shape ({n_samples},), got {weights.shape}")
-    if not np.isfinite(weights).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return weights
-
-
 def _group_by_point(nu):
     """Distinct rows of ``nu`` (nominal first) and the index of each event's row."""
     # Per-column codes combined into one integer: much faster than np.unique(axis=0).
@@ -293,27 +261,3 @@ def _nominal_first(points):
     return np.concatenate([nominal, others])
 
 
-def _format_point(point):
-    return "(" + ", ".join(f"{v:g}" for v in point) + ")"
-
-
-def _check_design(design, parametrization, points):
-    """V^T V must be invertible: every term must be determined by the base points."""
-    n_points, n_terms = design.shape
-    _, singular, vt = np.linalg.svd(design) if n_points else (None, np.zeros(0), np.eye(n_terms))
-    tolerance = max(design.shape) * np.finfo(float).eps * (singular.max() if singular.size else 1)
-    rank = int((singular > tolerance).sum())
-    if rank == n_terms:
-        return
-    null_space = vt[rank:]
-    directions = []
-    for vector in null_space:
-        vector = vector / np.abs(vector).max()
-        terms = [f"{c:+.3g}*{name}" for c, name in zip(vector, parametrization.names)
-                 if abs(c) > 1e-6]
-        directions.append(" ".join(terms))
-    raise ValueError(
-        f"the {n_points} non-nominal base points {[_format_point(p) for p in points[1:]]} "
-        f"cannot determine the {n_terms} terms {parametrization.names}: "
-        f"undetermined combination(s): {'; '.join(directions)}. Add base points that vary "
-        "these terms independently.")

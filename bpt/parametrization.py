@@ -64,27 +64,40 @@ class Parametrization:
         self.names = [self._term_name(row) for row in exps]
 
     @classmethod
-    def from_spec(cls, spec, n_params=None, param_names=None):
+    def from_spec(cls, spec, n_params=None, param_names=None, n_terms=None):
         """Build a parametrization from an estimator's ``parametrization`` argument.
 
-        ``spec`` is a Parametrization (returned unchanged after checking ``n_params``), an
-        order (``"linear"``, ``"quadratic"``, ``"cubic"`` or an int), or a list of index
-        tuples. ``param_names``, if given, names the parameters.
+        ``spec`` is a Parametrization (returned unchanged after the checks), an order
+        (``"linear"``, ``"quadratic"``, ``"cubic"`` or an int), or a list of index tuples.
+        ``param_names``, if given, names the parameters. ``n_params`` and ``n_terms`` are
+        what the data say; with an order and only ``n_terms`` known, the number of
+        parameters is the one giving that many terms.
         """
+        if param_names is not None:
+            if n_params is not None and len(param_names) != n_params:
+                raise ValueError(f"{len(param_names)} parameter names given for {n_params} "
+                                 "parameters")
+            n_params = len(param_names)
         if isinstance(spec, Parametrization):
-            if n_params is not None and spec.n_params != n_params:
-                raise ValueError(f"the parametrization has {spec.n_params} parameters but the "
-                                 f"base points have {n_params}")
+            parametrization = spec
             if param_names is not None and list(param_names) != spec.param_names:
                 raise ValueError("parameter_names disagree with the parametrization's names")
-            return spec
-        params = list(param_names) if param_names is not None else n_params
-        if param_names is not None and n_params is not None and len(param_names) != n_params:
-            raise ValueError(f"{len(param_names)} parameter names given for {n_params} "
-                             "parameters")
-        if isinstance(spec, (str, Integral)):
-            return cls(params, order=spec)
-        return cls(params, terms=spec)
+        elif isinstance(spec, (str, Integral)):
+            order = _resolve_order(spec)
+            if n_params is None:
+                n_params = _n_params_for_terms(n_terms, order)
+            parametrization = cls(param_names if param_names is not None else n_params,
+                                  order=order)
+        else:
+            params = param_names if param_names is not None else n_params
+            parametrization = cls(params, terms=spec)
+        if n_params is not None and parametrization.n_params != n_params:
+            raise ValueError(f"the parametrization has {parametrization.n_params} parameters "
+                             f"but the data have {n_params}")
+        if n_terms is not None and parametrization.n_terms != n_terms:
+            raise ValueError(f"the parametrization has {parametrization.n_terms} terms "
+                             f"{parametrization.names} but the data have {n_terms} columns")
+        return parametrization
 
     def values(self, nu):
         """Term values m(nu).
@@ -119,6 +132,34 @@ class Parametrization:
                 factor *= points[:, q:q + 1] ** exps[:, q]
             grad[:, :, p] = coef * factor
         return grad[0] if single else grad
+
+    def design_matrix(self, points, description="points"):
+        """Term values at ``points`` (m, n_params), checked to determine every term.
+
+        Raises a ValueError naming the undetermined combinations of terms when
+        ``V^T V`` is singular (too few points, or points that do not vary some terms
+        independently).
+        """
+        points = np.asarray(points, dtype=np.float64).reshape(-1, self.n_params)
+        design = self.values(points)
+        n_points, n_terms = design.shape
+        singular = np.linalg.svd(design, compute_uv=False) if n_points else np.zeros(0)
+        tolerance = max(design.shape) * np.finfo(float).eps * (singular.max(initial=0.0) or 1.0)
+        rank = int((singular > tolerance).sum())
+        if rank == n_terms:
+            return design
+        _, _, vt = np.linalg.svd(np.vstack([design, np.zeros((max(0, n_terms - n_points),
+                                                               n_terms))]))
+        directions = []
+        for vector in vt[rank:]:
+            vector = vector / np.abs(vector).max()
+            directions.append(" ".join(f"{c:+.3g}*{name}" for c, name in zip(vector, self.names)
+                                       if abs(c) > 1e-6))
+        shown = ", ".join(_format_point(p) for p in points[:12])
+        raise ValueError(
+            f"the {n_points} {description} [{shown}{', ...' if n_points > 12 else ''}] cannot "
+            f"determine the {n_terms} terms {self.names}: undetermined combination(s): "
+            f"{'; '.join(directions)}. Add points that vary these terms independently.")
 
     def term_index(self, term):
         """Position of a term given by name (``"nu0^2"``) or index tuple (``(0, 0)``)."""
@@ -167,6 +208,10 @@ class Parametrization:
         self.exponents.setflags(write=False)
 
 
+def _format_point(point):
+    return "(" + ", ".join(f"{v:g}" for v in point) + ")"
+
+
 def _resolve_params(params, n_params, terms, exponents):
     if params is not None and n_params is not None:
         raise ValueError("give the parameters either positionally or as n_params, not both")
@@ -203,6 +248,23 @@ def _resolve_order(order):
         return int(order)
     raise ValueError(f"order must be 'linear', 'quadratic', 'cubic' or a positive integer, "
                      f"got {order!r}")
+
+
+def _n_params_for_terms(n_terms, order):
+    if n_terms is None:
+        raise ValueError("the number of parameters is needed to build the parametrization")
+    counts = {}
+    n_params = 1
+    while True:
+        count = _exponents_up_to_order(order, n_params).shape[0]
+        counts[n_params] = count
+        if count == n_terms:
+            return n_params
+        if count > n_terms:
+            raise ValueError(f"{n_terms} columns do not match any number of parameters at order "
+                             f"{order} (parameters: terms = {counts}); pass a Parametrization "
+                             "or explicit terms")
+        n_params += 1
 
 
 def _exponents_up_to_order(order, n_params):

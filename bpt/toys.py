@@ -1,8 +1,22 @@
 """Toy models whose true likelihood ratio is known analytically.
 
 Every generator returns a :class:`Toy`: features, weights, the training target (the base
-point of each event for the BoostedParametricTree) and the true log ratio as a function,
-so that tests, examples and benchmarks can measure a surrogate against the truth.
+point of each event for the BoostedParametricTree, the ratio coefficients t for the
+BoostedInformationTree) and the true log ratio as a function, so that tests, examples and
+benchmarks can measure a surrogate against the truth.
+
+BoostedParametricTree toys: :func:`sine_shape`, :func:`gaussian_mean_width`.
+
+BoostedInformationTree toys, events drawn at theta = 0 with unit weight:
+
+- one parameter, linear term (t is the score d log r / d theta at 0; r itself is not
+  polynomial): :func:`exponential`, :func:`power_law`, :func:`gaussian_mean`,
+  :func:`gaussian_width`;
+- exactly quadratic: :func:`quadratic_linear` (1 + theta x)^2, :func:`quadratic_sine`
+  (1 + theta sin x)^2, and two parameters :func:`two_parameter_sine_cosine`
+  (1 + theta1 sin x + theta2 cos x)^2.
+
+All take ``n_noise_features``: extra N(0, 1) features that carry no information.
 """
 from typing import Callable, NamedTuple, Optional
 
@@ -17,14 +31,16 @@ class Toy(NamedTuple):
     X : ndarray, shape (n_samples, n_features)
     weights : ndarray, shape (n_samples,)
     target : ndarray
-        BPT toys: the base point of each event, shape (n_samples, n_params).
+        BPT toys: the base point of each event, shape (n_samples, n_params). BIT toys: the
+        per-event coefficients t, shape (n_samples, n_terms).
     log_ratio : callable
         ``log_ratio(X, nu)``: the true log r(x|nu) for one point ``nu`` (n_params,),
         shape (n_samples,).
     coefficients : callable or None
-        ``coefficients(X)``: the true Delta_A(x) (n_samples, n_terms) where the truth is
-        exactly polynomial in the parametrization the toy is meant for.
-    base_points : ndarray, shape (K + 1, n_params)
+        ``coefficients(X)``: the true Delta_A(x) (BPT) or t_A(x) (BIT), shape
+        (n_samples, n_terms), for the parametrization the toy is meant for.
+    base_points : ndarray, shape (K + 1, n_params), or None
+        The BPT base points; None for BIT toys.
     """
 
     X: np.ndarray
@@ -95,3 +111,112 @@ def gaussian_mean_width(n_per_point, base_points=GAUSSIAN_BASE_POINTS, mean_shif
                 - X[:, 1] ** 2 / (2 * s ** 2) + X[:, 1] ** 2 / 2)
 
     return Toy(X, np.ones(nu.shape[0]), nu, log_ratio, None, points)
+
+
+def _with_noise(x, n_noise_features, rng):
+    x = np.asarray(x, dtype=np.float64).reshape(x.shape[0], -1)
+    if n_noise_features:
+        x = np.hstack([x, rng.normal(size=(x.shape[0], n_noise_features))])
+    return x
+
+
+def _score_toy(x, log_ratio_1d, score_1d, rng, n_noise_features):
+    """A one-parameter, linear-term BIT toy from log r(x0|theta) and its score at 0."""
+    X = _with_noise(x, n_noise_features, rng)
+
+    def log_ratio(X, theta):
+        return log_ratio_1d(X[:, 0], float(np.ravel(theta)[0]))
+
+    def coefficients(X):
+        return score_1d(X[:, 0])[:, None]
+
+    return Toy(X, np.ones(X.shape[0]), coefficients(X), log_ratio, coefficients, None)
+
+
+def exponential(n_samples, n_noise_features=0, random_state=None):
+    """x ~ Exp(1); r(x|theta) = (1 + theta) exp(-theta x), score t(x) = 1 - x."""
+    rng = np.random.default_rng(random_state)
+    return _score_toy(rng.exponential(size=n_samples),
+                      lambda x, th: np.log1p(th) - th * x, lambda x: 1.0 - x,
+                      rng, n_noise_features)
+
+
+def power_law(n_samples, index=3.0, n_noise_features=0, random_state=None):
+    """x >= 1 with density (index - 1) x^-index; theta shifts the index.
+
+    r(x|theta) = (index + theta - 1)/(index - 1) x^-theta, score t(x) = 1/(index - 1) - log x.
+    """
+    rng = np.random.default_rng(random_state)
+    x = (1.0 - rng.random(n_samples)) ** (-1.0 / (index - 1.0))
+    return _score_toy(x,
+                      lambda x, th: np.log((index + th - 1) / (index - 1)) - th * np.log(x),
+                      lambda x: 1.0 / (index - 1.0) - np.log(x), rng, n_noise_features)
+
+
+def gaussian_mean(n_samples, n_noise_features=0, random_state=None):
+    """x ~ N(0, 1); theta shifts the mean: r = exp(theta x - theta^2 / 2), t(x) = x."""
+    rng = np.random.default_rng(random_state)
+    return _score_toy(rng.normal(size=n_samples), lambda x, th: th * x - th ** 2 / 2,
+                      lambda x: x, rng, n_noise_features)
+
+
+def gaussian_width(n_samples, n_noise_features=0, random_state=None):
+    """x ~ N(0, 1); theta scales the width, sigma = 1 + theta: t(x) = x^2 - 1."""
+    rng = np.random.default_rng(random_state)
+    return _score_toy(rng.normal(size=n_samples),
+                      lambda x, th: -np.log1p(th) - x ** 2 / 2 * (1 / (1 + th) ** 2 - 1),
+                      lambda x: x ** 2 - 1, rng, n_noise_features)
+
+
+def _polynomial_toy(X, amplitudes, parametrization_terms):
+    """A BIT toy with r = (1 + sum_a theta_a f_a(x))^2, exactly quadratic in theta.
+
+    ``amplitudes(X)`` gives f (n_samples, n_params); the terms are the quadratic ones in the
+    order of ``Parametrization(n_params, "quadratic")``.
+    """
+
+    def coefficients(X):
+        f = amplitudes(X)
+        return parametrization_terms(f)
+
+    def log_ratio(X, theta):
+        amplitude = 1.0 + amplitudes(X) @ np.ravel(np.asarray(theta, dtype=np.float64))
+        with np.errstate(divide="ignore"):
+            return 2.0 * np.log(np.abs(amplitude))
+
+    return Toy(X, np.ones(X.shape[0]), coefficients(X), log_ratio, coefficients, None)
+
+
+def _quadratic_terms(f):
+    """Coefficients of (1 + theta . f)^2 - 1 in the terms theta_a, then theta_a theta_b (a<=b)."""
+    n_params = f.shape[1]
+    linear = [2.0 * f[:, a] for a in range(n_params)]
+    quadratic = [(1.0 if a == b else 2.0) * f[:, a] * f[:, b]
+                 for a in range(n_params) for b in range(a, n_params)]
+    return np.column_stack(linear + quadratic)
+
+
+def quadratic_linear(n_samples, n_noise_features=0, random_state=None):
+    """x ~ U(-1, 1); r = (1 + theta x)^2: t = (2x, x^2)."""
+    rng = np.random.default_rng(random_state)
+    X = _with_noise(rng.uniform(-1, 1, n_samples)[:, None], n_noise_features, rng)
+    return _polynomial_toy(X, lambda X: X[:, :1], _quadratic_terms)
+
+
+def quadratic_sine(n_samples, n_noise_features=0, random_state=None):
+    """x ~ U(-pi, pi); r = (1 + theta sin x)^2: t = (2 sin x, sin^2 x)."""
+    rng = np.random.default_rng(random_state)
+    X = _with_noise(rng.uniform(-np.pi, np.pi, n_samples)[:, None], n_noise_features, rng)
+    return _polynomial_toy(X, lambda X: np.sin(X[:, :1]), _quadratic_terms)
+
+
+def two_parameter_sine_cosine(n_samples, n_noise_features=0, random_state=None):
+    """x ~ U(-pi, pi); r = (1 + theta1 sin x + theta2 cos x)^2.
+
+    t = (2 sin x, 2 cos x, sin^2 x, 2 sin x cos x, cos^2 x) in the terms
+    (theta1, theta2, theta1^2, theta1 theta2, theta2^2).
+    """
+    rng = np.random.default_rng(random_state)
+    X = _with_noise(rng.uniform(-np.pi, np.pi, n_samples)[:, None], n_noise_features, rng)
+    return _polynomial_toy(X, lambda X: np.column_stack([np.sin(X[:, 0]), np.cos(X[:, 0])]),
+                           _quadratic_terms)

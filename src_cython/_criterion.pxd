@@ -8,14 +8,18 @@ cdef class Criterion:
     cdef readonly Py_ssize_t n_stats       # length of the per-event statistic vector
     cdef readonly Py_ssize_t n_values      # length of a node's value vector (the terms)
     cdef readonly Py_ssize_t scratch_size  # doubles of per-thread workspace the methods need
+    # Length of the per-event target vector (what the data say, e.g. (w, w t)); equal to
+    # n_stats unless the statistics are recomputed from the targets after every tree.
+    cdef readonly Py_ssize_t n_target_stats
+    cdef readonly bint refreshes_statistics
 
     # Whether a node with these sums may exist (e.g. positive yield at every base point).
-    cdef bint is_admissible(self, const double* sums) noexcept nogil
+    cdef bint is_admissible(self, const double* sums, double* scratch) noexcept nogil
     # Loss of a node at its own closed-form value; lower is better, additive over nodes.
     cdef double node_loss(self, const double* sums, double* scratch) noexcept nogil
     # Closed-form value of a node.
     cdef void node_value(self, const double* sums, double* value, double* scratch) noexcept nogil
-    # Loss contribution of one event with original statistics `stats` and model
+    # Loss contribution of one event with targets `target` (n_target_stats) and model
     # prediction `prediction` (the summed tree values at the event).
-    cdef double event_loss(self, const double* stats, const double* prediction,
+    cdef double event_loss(self, const double* target, const double* prediction,
                            double* scratch) noexcept nogil

@@ -3,6 +3,12 @@
 A criterion turns the sums of the per-event statistic vector over a node into the node's
 value and loss. Concrete criteria (the BPT cross-entropy, the BIT information) subclass
 :class:`Criterion` and implement the ``nogil`` methods declared in the .pxd.
+
+After each tree the boosting loop updates the statistics in one of two ways: an affine map
+per leaf (``leaf_update``: the statistics are their own targets, updated in place), or,
+for criteria with ``refreshes_statistics``, a recomputation from the per-event targets and
+the current predictions (``refresh``: Newton boosting, where the statistics are gradients
+and Hessians of a loss).
 """
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport free, malloc
@@ -13,7 +19,7 @@ from ._common cimport index_t
 
 cdef class Criterion:
 
-    cdef bint is_admissible(self, const double* sums) noexcept nogil:
+    cdef bint is_admissible(self, const double* sums, double* scratch) noexcept nogil:
         return False
 
     cdef double node_loss(self, const double* sums, double* scratch) noexcept nogil:
@@ -22,16 +28,31 @@ cdef class Criterion:
     cdef void node_value(self, const double* sums, double* value, double* scratch) noexcept nogil:
         pass
 
-    cdef double event_loss(self, const double* stats, const double* prediction,
+    cdef double event_loss(self, const double* target, const double* prediction,
                            double* scratch) noexcept nogil:
         return 0.0
+
+    def baseline(self, const double[::1] target_sums):
+        """Value of the constant model fitted to targets with these sums (the root fit)."""
+        return self.value(target_sums)
+
+    def leaf_update(self, values):
+        """Per-leaf ``(scale, shift)`` of the affine statistics update, or None when the
+        statistics are refreshed instead."""
+        raise NotImplementedError
+
+    def refresh(self, double[:, ::1] statistics, const double[:, ::1] targets,
+                const double[:, ::1] predictions, int n_threads):
+        """Recompute the statistics from the targets and predictions (refreshing criteria)."""
+        raise NotImplementedError
 
     # Python entry points, used by the grower for single nodes and by tests.
 
     def admissible(self, const double[::1] sums):
         """Whether a node with statistic sums ``sums`` (length n_stats) may exist."""
         self._check_length(sums.shape[0])
-        return bool(self.is_admissible(&sums[0]))
+        cdef double[::1] scratch = np.empty(max(self.scratch_size, 1))
+        return bool(self.is_admissible(&sums[0], &scratch[0]))
 
     def loss(self, const double[::1] sums):
         """Loss of a node with statistic sums ``sums`` at its closed-form value."""
@@ -51,11 +72,12 @@ cdef class Criterion:
     def total_loss(self, dense, weights, slots, const double[:, ::1] predictions, int n_threads):
         """Sum of the event losses of a data set at the given model predictions.
 
-        The statistics are either ``dense`` (n_samples, n_stats) or one-hot
+        The targets are either ``dense`` (n_samples, n_target_stats) or one-hot
         (``weights``, ``slots``), as in the histogram builder.
         """
         cdef Py_ssize_t n_samples = predictions.shape[0]
-        cdef Py_ssize_t n_stats = self.n_stats, width = self.n_stats + self.scratch_size
+        cdef Py_ssize_t n_stats = self.n_target_stats
+        cdef Py_ssize_t width = n_stats + self.scratch_size
         cdef bint one_hot = dense is None
         cdef const double[:, ::1] dense_view
         cdef const double[::1] weight_view

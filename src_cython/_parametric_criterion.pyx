@@ -59,11 +59,11 @@ cdef class ParametricCriterion(Criterion):
         self._projection = self.projection
         self.min_weight, self._min_weight = min_weight, min_weight
         self.n_points = n_points
-        self.n_stats = n_points + 1
+        self.n_stats = self.n_target_stats = n_points + 1
         self.n_values = n_terms
         self.scratch_size = 2 * n_points
 
-    cdef bint is_admissible(self, const double* sums) noexcept nogil:
+    cdef bint is_admissible(self, const double* sums, double* scratch) noexcept nogil:
         cdef Py_ssize_t k
         for k in range(self.n_points + 1):
             if not sums[k] > self._min_weight[k]:

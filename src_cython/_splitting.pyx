@@ -112,7 +112,8 @@ cdef void _scan_feature(Criterion criterion, const double* hist, const double* n
                 break  # the right child only shrinks from here on
             if left[count] < min_samples_leaf:
                 continue
-            if not (criterion.is_admissible(left) and criterion.is_admissible(right)):
+            if not (criterion.is_admissible(left, scratch)
+                    and criterion.is_admissible(right, scratch)):
                 continue
             gain = (parent_loss - criterion.node_loss(left, scratch)
                     - criterion.node_loss(right, scratch))

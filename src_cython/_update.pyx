@@ -17,10 +17,12 @@ def update_leaves(const index_t[::1] sample_indices, const index_t[::1] leaf_sta
 
     ``sample_indices[leaf_starts[l]:leaf_stops[l]]`` are the events of leaf ``l``. The
     statistics are either ``dense`` (n_samples, n_stats) or one-hot (``weights``, ``slots``),
-    updated in place, as are ``predictions`` (n_samples, n_values) unless None.
+    updated in place unless ``scale`` is None, as are ``predictions`` (n_samples, n_values)
+    unless None.
     """
     cdef Py_ssize_t n_leaves = leaf_starts.shape[0], n_values = leaf_values.shape[1]
-    cdef Py_ssize_t leaf, j, i, a, d, n_stats = scale.shape[1]
+    cdef bint update_statistics = scale is not None
+    cdef Py_ssize_t leaf, j, i, a, d, n_stats = scale.shape[1] if update_statistics else 0
     cdef bint one_hot = dense is None
     cdef bint add_predictions = predictions is not None
     cdef double[:, ::1] dense_view
@@ -39,6 +41,8 @@ def update_leaves(const index_t[::1] sample_indices, const index_t[::1] leaf_sta
             if add_predictions:
                 for a in range(n_values):
                     predictions[i, a] += leaf_values[leaf, a]
+            if not update_statistics:
+                continue
             if one_hot:
                 slot = slot_view[i]
                 nominal = weight_view[i] if slot == 0 else 0.0

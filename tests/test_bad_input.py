@@ -5,7 +5,7 @@ from sklearn.exceptions import NotFittedError
 
 from bpt import BoostedParametricTree, Parametrization, toys
 
-# Measured 0.087 on this seed (0.073 to 0.118 on seeds 0-5); the largest with 1.5x headroom.
+# Measured 0.079 on this seed (0.079 to 0.116 on seeds 0-5); the largest with 1.5x headroom.
 RMS_BOUND_NEGATIVE_WEIGHTS = 0.18
 
 
@@ -183,7 +183,7 @@ def test_parametrization_errors():
         Parametrization(2, terms=[(0,), (2,)])
     with pytest.raises(ValueError, match="parameter names must be unique"):
         Parametrization(["a", "a"])
-    with pytest.raises(ValueError, match="has 2 parameters but the base points have 1"):
+    with pytest.raises(ValueError, match="has 2 parameters but the data have 1"):
         Parametrization.from_spec(Parametrization(2), n_params=1)
 
 

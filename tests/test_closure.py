@@ -1,7 +1,8 @@
 """BoostedParametricTree against toy models whose log ratio is known analytically.
 
-Bounds: the largest RMS seen over five (sine) or three (Gaussian) training seeds, times 1.5.
-The RMS is statistical: it falls as the samples grow (see the slow test).
+Bounds: the largest RMS seen over five (sine) or three (Gaussian) training seeds with the
+default (mixed) binning, times 1.5. The RMS is statistical: it falls as the samples grow
+(see the slow test).
 """
 import numpy as np
 import pytest
@@ -43,7 +44,7 @@ def test_gaussian_mean_width_closure():
     model = fit(train, n_estimators=200)
     nominal = (test.target == 0).all(axis=1)
     rms = rms_per_point(model, test, nominal, train.base_points[1:])
-    np.testing.assert_array_less(rms, [0.076, 0.082, 0.125, 0.078, 0.088, 0.132])
+    np.testing.assert_array_less(rms, [0.076, 0.084, 0.132, 0.075, 0.093, 0.140])
     importances = model.feature_importances_
     assert importances[2] < 0.05 < min(importances[0], importances[1])
 

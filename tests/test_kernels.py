@@ -44,9 +44,21 @@ def test_binning_matches_searchsorted(rng, dtype):
 
 def test_binning_quantiles_balance_bins(rng):
     X = rng.exponential(size=(20000, 1))
-    binned = BinMapper(max_bins=10, random_state=0).fit(X).transform(X)
+    binned = BinMapper(max_bins=10, strategy="quantile", random_state=0).fit(X).transform(X)
     counts = np.bincount(binned[0], minlength=10)
     assert counts.min() > 0.08 * X.shape[0] and counts.max() < 0.12 * X.shape[0]
+
+
+def test_mixed_binning_resolves_the_tail(rng):
+    X = rng.exponential(size=(20000, 1))
+    quantile = BinMapper(max_bins=20, strategy="quantile").fit(X).thresholds_[0]
+    mixed = BinMapper(max_bins=20, strategy="mixed").fit(X).thresholds_[0]
+    assert mixed.size <= 19
+    # Half the edges are quantiles (coarser: 10 bins), half equally spaced over the range.
+    np.testing.assert_allclose(np.intersect1d(mixed, np.percentile(X, np.arange(10, 100, 10),
+                                                                   method="midpoint")).size, 9)
+    tail = np.percentile(X, 95)
+    assert (mixed > tail).sum() >= 5 > (quantile > tail).sum()
 
 
 def test_binning_all_missing_feature(rng):

@@ -38,9 +38,9 @@ def test_fit_weights_one_hot_columns_equal_fit(sine):
                                rtol=1e-10, atol=1e-12)
 
 
-# Measured coefficient RMS over four seeds: 0.0114-0.0117 (weight variations: every event
+# Measured coefficient RMS over four seeds: 0.0116-0.0118 (weight variations: every event
 # carries all base points, so the ratios are free of sampling noise between points) and
-# 0.026-0.031 (mixed); bounds are the largest with 1.5x headroom.
+# 0.026-0.029 (mixed); bounds are the largest with 1.5x headroom.
 @pytest.mark.parametrize("mixed, bound", [(False, 0.018), (True, 0.047)])
 def test_weight_variations_closure(mixed, bound):
     """The same events weighted to every base point, optionally stacked with samples
