@@ -152,7 +152,7 @@ class Parametrization:
                                                                n_terms))]))
         directions = []
         for vector in vt[rank:]:
-            vector = vector / np.abs(vector).max()
+            vector = vector / vector[np.argmax(np.abs(vector))]  # largest component +1
             directions.append(" ".join(f"{c:+.3g}*{name}" for c, name in zip(vector, self.names)
                                        if abs(c) > 1e-6))
         shown = ", ".join(_format_point(p) for p in points[:12])

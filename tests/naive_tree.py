@@ -27,9 +27,79 @@ class NaiveParametricCriterion:
     def admissible(self, sums):
         return bool(np.all(sums > self.min_weight))
 
-    def update(self, stats, delta):
+    def baseline(self, stats):
+        return self.value(stats.sum(axis=0))
+
+    def update(self, stats, delta, predictions, targets):
         """Boosting update of dense statistics (n, K+1) for per-event values delta (n, T)."""
         stats[:, 1:] *= np.exp(-delta @ self.design.T)
+
+
+class NaiveSquaredInformationCriterion:
+    """BIT squared error: weighted-mean leaves, information gain with metric G."""
+
+    def __init__(self, metric, min_weight):
+        self.metric = np.atleast_2d(metric)
+        self.min_weight = min_weight
+
+    def value(self, sums):
+        return sums[1:] / sums[0]
+
+    def loss(self, sums):
+        return float(-sums[1:] @ self.metric @ sums[1:] / sums[0])
+
+    def admissible(self, sums):
+        return bool(sums[0] > self.min_weight)
+
+    def baseline(self, stats):
+        return self.value(stats.sum(axis=0))
+
+    def update(self, stats, delta, predictions, targets):
+        stats[:, 1:] -= stats[:, :1] * delta
+
+
+class NaiveCrossEntropyInformationCriterion:
+    """BIT cross-entropy by Newton steps: statistics (w, g, H) recomputed after each tree."""
+
+    def __init__(self, point_terms, min_weight):
+        self.point_terms = np.asarray(point_terms, dtype=float)
+        self.min_weight = min_weight
+        self.n_terms = self.point_terms.shape[1]
+
+    def hessian(self, sums):
+        T = self.n_terms
+        H = np.zeros((T, T))
+        H[np.triu_indices(T)] = sums[1 + T:]
+        return H + np.triu(H, 1).T
+
+    def value(self, sums):
+        return -np.linalg.solve(self.hessian(sums), sums[1:1 + self.n_terms])
+
+    def loss(self, sums):
+        g = sums[1:1 + self.n_terms]
+        return float(-0.5 * g @ np.linalg.solve(self.hessian(sums), g))
+
+    def admissible(self, sums):
+        return bool(sums[0] > self.min_weight
+                    and np.all(np.linalg.eigvalsh(self.hessian(sums)) > 0))
+
+    def baseline(self, targets):
+        sums = targets.sum(axis=0)
+        return sums[1:] / sums[0]
+
+    def statistics(self, targets, predictions):
+        w, t = targets[:, 0], targets[:, 1:] / targets[:, :1]
+        predicted = np.maximum(1 + predictions @ self.point_terms.T, 1e-6)
+        true = 1 + t @ self.point_terms.T
+        gradient = w[:, None] * (predicted - true) / (predicted * (1 + predicted))
+        curvature = w[:, None] / (predicted * (1 + predicted))
+        g = gradient @ self.point_terms
+        H = np.einsum("np,pa,pb->nab", curvature, self.point_terms, self.point_terms)
+        upper = H[:, np.triu_indices(self.n_terms)[0], np.triu_indices(self.n_terms)[1]]
+        return np.column_stack([w, g, upper])
+
+    def update(self, stats, delta, predictions, targets):
+        stats[:] = self.statistics(targets, predictions)
 
 
 def grow_tree(binned, stats, criterion, n_bins_non_missing, missing_bin, max_depth,
@@ -85,13 +155,22 @@ def grow_tree(binned, stats, criterion, n_bins_non_missing, missing_bin, max_dep
     return build(np.arange(binned.shape[1]), 0)
 
 
-def boost(binned, stats, criterion, n_bins_non_missing, missing_bin, n_trees, learning_rate,
+def boost(binned, targets, criterion, n_bins_non_missing, missing_bin, n_trees, learning_rate,
           max_depth, min_samples_leaf):
-    """Baseline then ``n_trees`` trees; returns (baseline, list of trees with shrunk values)."""
-    stats = np.array(stats, dtype=float)
+    """Baseline then ``n_trees`` trees; returns (baseline, list of trees with shrunk values).
+
+    ``targets`` are the per-event target statistics; the criterion's ``update`` turns them
+    into the working statistics after the baseline and after every tree.
+    """
+    targets = np.array(targets, dtype=float)
+    stats = targets.copy()
     n = stats.shape[0]
-    baseline = criterion.value(stats.sum(axis=0))
-    criterion.update(stats, np.tile(baseline, (n, 1)))
+    baseline = criterion.baseline(targets)
+    predictions = np.tile(baseline, (n, 1))
+    if hasattr(criterion, "statistics"):
+        stats = criterion.statistics(targets, predictions)
+    else:
+        criterion.update(stats, predictions.copy(), predictions, targets)
     trees = []
     for _ in range(n_trees):
         tree = grow_tree(binned, stats, criterion, n_bins_non_missing, missing_bin, max_depth,
@@ -104,7 +183,8 @@ def boost(binned, stats, criterion, n_bins_non_missing, missing_bin, n_trees, le
             delta[leaf["indices"]] = leaf["value"]
         for node in _internal(tree):
             node["value"] = node["value"] * learning_rate
-        criterion.update(stats, delta)
+        predictions += delta
+        criterion.update(stats, delta, predictions, targets)
         trees.append(tree)
     return baseline, trees
 

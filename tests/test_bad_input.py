@@ -231,3 +231,71 @@ def test_missing_values_unseen_in_training_follow_larger_child(sample):
     fitted = model().fit(X, nu, w)
     prediction = fitted.predict(np.array([[np.nan]]))
     assert np.isfinite(prediction).all()
+
+
+# ------------------------------------------------------------- BoostedInformationTree
+
+@pytest.fixture(scope="module")
+def bit_sample():
+    toy = toys.quadratic_sine(600, random_state=2)
+    return toy.X, toy.target
+
+
+def bit(**params):
+    from bpt import BoostedInformationTree
+    defaults = dict(n_estimators=3, min_samples_leaf=10, early_stopping=False)
+    defaults.update(params)
+    return BoostedInformationTree(**defaults)
+
+
+def test_bit_non_finite_coefficients(bit_sample):
+    X, t = bit_sample
+    t = t.copy()
+    t[4, 1] = np.nan
+    with pytest.raises(ValueError, match=r"y \(t\) contains NaN or infinite"):
+        bit().fit(X, t)
+
+
+def test_bit_coefficient_columns_do_not_match(bit_sample):
+    X, t = bit_sample
+    with pytest.raises(ValueError, match="3 columns do not match any number of parameters"):
+        bit().fit(X, np.column_stack([t, t[:, 0]]))
+    with pytest.raises(ValueError, match="has 1 terms.*data have 2 columns"):
+        bit(parametrization="linear", parameter_names=["c"]).fit(X, t)
+
+
+def test_bit_zero_total_weight(bit_sample):
+    X, t = bit_sample
+    with pytest.raises(ValueError, match="total weight is 0 .zero or negative."):
+        bit().fit(X, t, np.zeros(X.shape[0]))
+
+
+def test_bit_base_points_must_determine_terms(bit_sample):
+    X, t = bit_sample
+    with pytest.raises(ValueError, match="base points.*cannot determine the 2 terms"):
+        bit(base_points=[[1.0]]).fit(X, t)
+
+
+def test_bit_cross_entropy_needs_positive_yields(bit_sample):
+    X, t = bit_sample
+    with pytest.raises(ValueError, match="total yield at base point .* cross-entropy"):
+        bit(loss="cross_entropy", base_points=[[-5.0], [-10.0]]).fit(X, t - 1.0)
+
+
+def test_bit_unknown_loss_and_mismatched_rows(bit_sample):
+    X, t = bit_sample
+    with pytest.raises(ValueError, match="loss must be one of"):
+        bit(loss="hinge").fit(X, t)
+    with pytest.raises(ValueError, match=r"y \(t\) has 599 rows but X has 600 samples"):
+        bit().fit(X, t[:-1])
+
+
+def test_bit_predict_errors(bit_sample):
+    X, t = bit_sample
+    with pytest.raises(NotFittedError):
+        bit().predict_ratio(X, 0.5)
+    fitted = bit().fit(X, t)
+    with pytest.raises(ValueError, match="expecting 1 features"):
+        fitted.predict(np.hstack([X, X]))
+    with pytest.raises(ValueError, match=r"theta: parameter points must have shape"):
+        fitted.predict_ratio(X, [[0.5, 0.5]])
