@@ -75,18 +75,28 @@ class BinMapper:
 
 
 def _feature_thresholds(column, max_bins, strategy):
-    column = column[~np.isnan(column)]
+    column = np.sort(column[~np.isnan(column)])
     if column.size == 0:
         return np.empty(0)
-    distinct = np.unique(column)
+    is_new = np.empty(column.size, dtype=bool)
+    is_new[0] = True
+    np.not_equal(column[1:], column[:-1], out=is_new[1:])
+    distinct = column[is_new]
     if distinct.size <= max_bins:
         return (distinct[:-1] + distinct[1:]) / 2.0
     n_quantile_bins = max_bins if strategy == "quantile" else max_bins // 2
-    quantiles = np.linspace(0, 100, n_quantile_bins + 1)[1:-1]
-    thresholds = np.percentile(column, quantiles, method="midpoint")
+    thresholds = _midpoint_quantiles(column, np.linspace(0, 1, n_quantile_bins + 1)[1:-1])
     if strategy == "mixed":
         uniform = np.linspace(distinct[0], distinct[-1], max_bins - n_quantile_bins + 1)[1:-1]
         thresholds = np.concatenate([thresholds, uniform])
     thresholds = np.unique(thresholds)
     # A threshold at the maximum would leave the last bin empty.
     return thresholds[thresholds < distinct[-1]]
+
+
+def _midpoint_quantiles(sorted_values, fractions):
+    """np.percentile(..., method="midpoint") on already sorted values."""
+    position = fractions * (sorted_values.size - 1)
+    below = np.floor(position).astype(np.intp)
+    above = np.ceil(position).astype(np.intp)
+    return (sorted_values[below] + sorted_values[above]) / 2.0

@@ -61,6 +61,16 @@ def test_mixed_binning_resolves_the_tail(rng):
     assert (mixed > tail).sum() >= 5 > (quantile > tail).sum()
 
 
+def test_midpoint_quantiles_match_numpy(rng):
+    from bpt._binning import _midpoint_quantiles
+    for n in (2, 7, 1000, 12345):
+        values = np.sort(rng.normal(size=n))
+        fractions = np.linspace(0, 1, 128)[1:-1]
+        np.testing.assert_allclose(  # numpy interpolates in another order: last-digit noise
+            _midpoint_quantiles(values, fractions),
+            np.percentile(values, 100 * fractions, method="midpoint"), rtol=1e-14, atol=1e-15)
+
+
 def test_binning_all_missing_feature(rng):
     X = np.column_stack([rng.normal(size=100), np.full(100, np.nan)])
     mapper = BinMapper(max_bins=16).fit(X)
