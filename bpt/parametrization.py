@@ -161,6 +161,24 @@ class Parametrization:
             f"determine the {n_terms} terms {self.names}: undetermined combination(s): "
             f"{'; '.join(directions)}. Add points that vary these terms independently.")
 
+    def hessian(self, nu):
+        """Second derivatives of the term values: (n_terms, n_params, n_params), or with a
+        leading axis for m points."""
+        points, single = self._as_points(nu)
+        result = np.zeros((points.shape[0], self.n_terms, self.n_params, self.n_params))
+        for a in range(self.n_params):
+            for b in range(a, self.n_params):
+                exps = self.exponents.copy()
+                coef = exps[:, a].astype(np.float64)
+                exps[:, a] = np.maximum(exps[:, a] - 1, 0)
+                coef = coef * exps[:, b]
+                exps[:, b] = np.maximum(exps[:, b] - 1, 0)
+                factor = np.ones((points.shape[0], self.n_terms))
+                for q in range(self.n_params):
+                    factor *= points[:, q:q + 1] ** exps[:, q]
+                result[:, :, a, b] = result[:, :, b, a] = coef * factor
+        return result[0] if single else result
+
     def term_index(self, term):
         """Position of a term given by name (``"nu0^2"``) or index tuple (``(0, 0)``)."""
         if isinstance(term, str):

@@ -1,0 +1,22 @@
+"""Unbinned profile-likelihood fits with tree surrogates.
+
+Build a :class:`Model` from :class:`Parameter` objects and regions of processes, get data
+(:meth:`Model.data`, :meth:`Model.asimov`, :meth:`Model.toy`), and minimize the statistic
+u = -2 ln L + 2 ln L(reference) of :meth:`Model.likelihood`: fits, profile scans,
+intervals, coverage studies and impacts.
+"""
+from .components import LogRatioSystematic, PoiDependence, Systematic
+from .inference import FitResult, ScanResult, fit, profile_interval, profile_scan
+from .model import Dataset, Model
+from .modifiers import Normalization, Scale
+from .parameters import POI, Nuisance, Parameter
+from .regions import (BinnedPoiDependence, BinnedProcess, BinnedRegion, BinnedSystematic,
+                      Process, UnbinnedRegion)
+from .statistic import ProfileLikelihood
+from .studies import CoverageResult, ImpactsResult, coverage, impacts
+
+__all__ = ["BinnedPoiDependence", "BinnedProcess", "BinnedRegion", "BinnedSystematic",
+           "CoverageResult", "Dataset", "FitResult", "ImpactsResult", "LogRatioSystematic",
+           "Model", "Normalization", "Nuisance", "POI", "Parameter", "PoiDependence", "Process",
+           "ProfileLikelihood", "Scale", "ScanResult", "Systematic", "UnbinnedRegion",
+           "coverage", "fit", "impacts", "profile_interval", "profile_scan"]

@@ -1,0 +1,275 @@
+"""Fits, profile scans and profile-likelihood intervals with iminuit.
+
+The functions take an *objective*: a callable of the full parameter vector returning
+u = -2 ln L + const, with attributes ``names``, ``start``, ``bounds`` (n, 2), ``fixed`` (n,)
+and optionally ``grad``. :class:`~bpt.likelihood.ProfileLikelihood` is one; any object with
+that interface (an oracle likelihood, say) works too. u has errordef 1.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+from iminuit import Minuit
+from scipy.optimize import brentq
+from scipy.stats import chi2
+
+# Migrad's tolerance: it stops when the estimated distance to the minimum of u is below
+# 0.002 * TOLERANCE; 1e-3 locates a parameter to about 0.002 of its uncertainty.
+TOLERANCE = 1e-3
+
+
+@dataclass
+class FitResult:
+    """Outcome of a maximum-likelihood fit.
+
+    Attributes
+    ----------
+    names : list of str
+    vector : ndarray
+        Best-fit values of all parameters (fixed ones at their fixed values).
+    u : float
+        The statistic at the minimum.
+    valid : bool
+        Migrad's verdict.
+    errors : dict
+        Hesse (parabolic) uncertainties of the free parameters.
+    covariance : ndarray or None
+        Covariance matrix of all parameters (zero rows for fixed ones), from Hesse.
+    minos : dict
+        name -> (lower, upper) asymmetric uncertainties from Minos, when requested.
+    n_calls : int
+    """
+
+    names: list
+    vector: np.ndarray
+    u: float
+    valid: bool
+    errors: Dict[str, float] = field(default_factory=dict)
+    covariance: Optional[np.ndarray] = None
+    minos: Dict[str, Tuple[float, float]] = field(default_factory=dict)
+    n_calls: int = 0
+
+    @property
+    def values(self):
+        return {name: float(v) for name, v in zip(self.names, self.vector)}
+
+    def __getitem__(self, name):
+        return float(self.vector[self.names.index(name)])
+
+
+def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
+        tolerance=TOLERANCE, strategy=0):
+    """Minimize u.
+
+    Parameters
+    ----------
+    objective : ProfileLikelihood or compatible
+    fixed : dict or list of str, optional
+        Parameters to hold: ``{name: value}``, or names held at their start values. The
+        objective's own fixed parameters stay fixed.
+    start : dict or array, optional
+        Starting values (default: the objective's start, the nominal values).
+    hesse : bool
+        Compute the covariance matrix.
+    minos : list of str or True, optional
+        Parameters for Minos intervals (True: the free ones).
+    cl : float
+        Confidence level of the Minos intervals.
+    tolerance : float
+        Migrad's tolerance (see ``TOLERANCE``).
+    strategy : int
+        Minuit's strategy. 0 (default) avoids numerical second derivatives while minimizing,
+        which with an analytic gradient halves the number of likelihood passes; the
+        covariance then comes from Hesse. A failed minimization is retried with strategy 2.
+
+    Returns
+    -------
+    FitResult
+    """
+    names = list(objective.names)
+    vector = _start_vector(objective, start)
+    hold = np.array(objective.fixed, dtype=bool)
+    if fixed is not None:
+        items = fixed.items() if isinstance(fixed, dict) else ((n, None) for n in fixed)
+        for name, value in items:
+            index = _index(names, name)
+            hold[index] = True
+            if value is not None:
+                vector[index] = value
+    grad = getattr(objective, "grad", None)
+    hessian = objective.hessian if getattr(objective, "has_hessian", False) else None
+    minuit = Minuit(objective, vector, grad=grad, hessian=hessian, name=names)
+    minuit.errordef = Minuit.LEAST_SQUARES
+    minuit.tol = tolerance
+    minuit.strategy = strategy
+    for name, (low, high), held in zip(names, objective.bounds, hold):
+        minuit.limits[name] = (None if np.isinf(low) else low, None if np.isinf(high) else high)
+        minuit.fixed[name] = bool(held)
+    if hold.all():
+        return FitResult(names, vector, float(objective(vector)), True)
+    minuit.migrad()
+    if not minuit.valid:
+        minuit.strategy = 2
+        minuit.migrad()
+    result = FitResult(names, np.array(minuit.values), float(minuit.fval), bool(minuit.valid),
+                       n_calls=int(minuit.nfcn))
+    if hesse:
+        minuit.hesse()
+        result.errors = {n: float(minuit.errors[n]) for n, h in zip(names, hold) if not h}
+        result.covariance = np.array(minuit.covariance) if minuit.covariance is not None \
+            else None
+    if minos:
+        chosen = [n for n, h in zip(names, hold) if not h] if minos is True else list(minos)
+        minuit.minos(*chosen, cl=cl)
+        result.minos = {n: (float(minuit.merrors[n].lower), float(minuit.merrors[n].upper))
+                        for n in chosen}
+    return result
+
+
+@dataclass
+class ScanResult:
+    """A profile scan q(parameter) = min_others u - min_all u.
+
+    Attributes
+    ----------
+    parameter : str
+    grid : ndarray
+    q : ndarray
+    vectors : ndarray, shape (n_points, n_parameters)
+        The profiled parameter values at each point.
+    best : FitResult
+        The global minimum (updated if a scan point went lower).
+    """
+
+    parameter: str
+    grid: np.ndarray
+    q: np.ndarray
+    vectors: np.ndarray
+    best: FitResult
+
+    def interval(self, cl=0.68):
+        """(lower, upper) where q crosses the chi^2 (1 d.o.f.) quantile of ``cl``.
+
+        The signed root +-sqrt(q), nearly linear in the parameter, is interpolated linearly
+        between scan points; an end beyond the grid is returned as -inf or +inf.
+        """
+        threshold = np.sqrt(chi2.ppf(cl, 1))
+        best_value = self.best[self.parameter]
+        points = np.append(self.grid, best_value)
+        signed = np.append(np.sign(self.grid - best_value) * np.sqrt(np.maximum(self.q, 0)), 0)
+        order = np.argsort(points)
+        points, signed = points[order], signed[order]
+        return (_crossing(points, signed, -threshold), _crossing(points, signed, threshold))
+
+
+def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE):
+    """Profile the statistic over ``grid`` values of ``parameter``.
+
+    The other free parameters are re-minimized at every point, starting from the solution
+    at the neighbouring point (the scan walks outward from the best fit).
+
+    Returns
+    -------
+    ScanResult
+    """
+    names = list(objective.names)
+    index = _index(names, parameter)
+    grid = np.asarray(grid, dtype=np.float64)
+    if best is None:
+        best = fit(objective, hesse=False, tolerance=tolerance)
+    u = np.empty(grid.size)
+    vectors = np.empty((grid.size, len(names)))
+    centre = best.vector[index]
+    above = [i for i in np.argsort(grid) if grid[i] >= centre]
+    below = [i for i in np.argsort(grid)[::-1] if grid[i] < centre]
+    for walk in (above, below):
+        start = best.vector.copy()
+        for i in walk:
+            result = fit(objective, fixed={parameter: grid[i]}, start=start, hesse=False,
+                         tolerance=tolerance)
+            u[i], vectors[i] = result.u, result.vector
+            start = result.vector
+    lowest = int(np.argmin(u))
+    if u[lowest] < best.u:
+        # The global fit stopped short of a scan point: restart from there.
+        best = fit(objective, start=vectors[lowest], hesse=False, tolerance=tolerance)
+    return ScanResult(parameter, grid, u - min(best.u, u.min()), vectors, best)
+
+
+def profile_interval(objective, parameter, cl=0.68, best=None, step=None,
+                     tolerance=TOLERANCE, max_steps=30):
+    """Profile-likelihood interval {q(parameter) <= chi2_1(cl)} by root finding.
+
+    Brackets are found by stepping out from the best fit by ``step`` (default: the Hesse
+    uncertainty); each root is then located by Brent's method on q.
+
+    Returns
+    -------
+    (lower, upper) : floats; -inf or +inf if q stays below the threshold up to the bound.
+    """
+    names = list(objective.names)
+    index = _index(names, parameter)
+    if best is None:
+        best = fit(objective, tolerance=tolerance)
+    threshold = chi2.ppf(cl, 1)
+    centre = best.vector[index]
+    if step is None:
+        step = best.errors.get(parameter) or 1.0
+    low_bound, high_bound = objective.bounds[index]
+
+    def q(value):
+        result = fit(objective, fixed={parameter: value}, start=best.vector, hesse=False,
+                     tolerance=tolerance)
+        return result.u - best.u - threshold
+
+    ends = []
+    for direction, bound in ((-1, low_bound), (1, high_bound)):
+        inner, excess = centre, -threshold
+        for _ in range(max_steps):
+            outer = inner + direction * step
+            if (outer - bound) * direction >= 0:
+                outer = bound
+            excess = q(outer)
+            if excess > 0 or outer == bound:
+                break
+            inner = outer
+        if excess <= 0:
+            ends.append(direction * np.inf)
+            continue
+        ends.append(brentq(q, min(inner, outer), max(inner, outer),
+                           xtol=1e-6 * max(step, 1e-12)))
+    return ends[0], ends[1]
+
+
+def _crossing(points, signed, level):
+    """First crossing of ``signed`` through ``level`` when moving away from the minimum."""
+    if level < 0:
+        candidates = np.flatnonzero((signed[:-1] <= level) & (signed[1:] > level))
+        if not candidates.size:
+            return -np.inf
+        i = candidates[-1]
+    else:
+        candidates = np.flatnonzero((signed[:-1] < level) & (signed[1:] >= level))
+        if not candidates.size:
+            return np.inf
+        i = candidates[0]
+    fraction = (level - signed[i]) / (signed[i + 1] - signed[i])
+    return float(points[i] + fraction * (points[i + 1] - points[i]))
+
+
+def _start_vector(objective, start):
+    if start is None:
+        return np.array(objective.start, dtype=np.float64)
+    if isinstance(start, dict):
+        vector = np.array(objective.start, dtype=np.float64)
+        for name, value in start.items():
+            vector[_index(objective.names, name)] = value
+        return vector
+    return np.array(start, dtype=np.float64)
+
+
+def _index(names, name):
+    try:
+        return list(names).index(name)
+    except ValueError:
+        raise KeyError(f"unknown parameter {name!r}; parameters are {list(names)}") from None

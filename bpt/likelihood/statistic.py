@@ -1,0 +1,123 @@
+"""The statistic u(theta, nu) of a model on a dataset, with its analytic gradient.
+
+:class:`ProfileLikelihood` is the objective the inference functions minimize: a callable of
+the full parameter vector with ``grad``, ``names``, ``start``, ``bounds`` and ``fixed``.
+"""
+import numpy as np
+
+from . import inference
+
+
+class ProfileLikelihood:
+    """u = -2 ln L + 2 ln L(reference) of ``model`` on ``data``.
+
+    Parameters
+    ----------
+    model : Model
+    data : Dataset
+
+    Each call runs one compiled pass per event set; a value and its gradient come from the
+    same pass, which is cached for the last parameter vector. A plain call computes the
+    value only.
+    """
+
+    def __init__(self, model, data):
+        self.model = model
+        self.data = data
+        parameters = model.parameters
+        self.names = list(parameters.names)
+        self.start = parameters.nominal.copy()
+        self.bounds = parameters.bounds.copy()
+        self.fixed = parameters.fixed.copy()
+        self.centers = data.global_observables
+        self._passes = []        # (EventSet, yield weights or None, data weights)
+        self._splines = []
+        for name, events in model.reference.items():
+            entry = data.regions[name]
+            spline = model.spline_yields.get(name)
+            if spline is not None:
+                self._splines.append(spline)
+            zero_yields = np.zeros(events.n_events) if spline is not None else None
+            kind = entry[0]
+            if kind in ("reference", "counts"):
+                self._passes.append((events, zero_yields, np.asarray(entry[1], np.float64)))
+            elif kind == "events":
+                if spline is None:
+                    self._passes.append((events, None, np.zeros(events.n_events)))
+                observed, weights = entry[1], entry[2]
+                self._passes.append((observed, None, np.asarray(weights, np.float64)))
+            else:
+                raise ValueError(f"unknown data entry {kind!r} for region {name!r}")
+        self._cache_key = None
+        self._cache = None
+
+    def _evaluate(self, vector, with_gradient, with_hessian=False):
+        parameters = self.model.parameters
+        total, gradient = parameters.constraint(vector, self.centers)
+        gradient = gradient.copy()
+        hessian = np.diag(np.where(parameters.constrained, 2.0 / parameters.widths ** 2, 0.0))
+        n_threads = self.model.n_threads
+        for events, yield_weights, data_weights in self._passes:
+            value, grad, hess = events.evaluate(vector, data_weights, yield_weights,
+                                                with_gradient, n_threads, with_hessian)
+            total += 2.0 * value
+            if with_gradient:
+                gradient += 2.0 * grad
+            if with_hessian:
+                hessian += 2.0 * hess
+        for spline in self._splines:
+            value, grad, hess = spline.evaluate(vector, with_hessian)
+            total += 2.0 * value
+            gradient += 2.0 * grad
+            if with_hessian:
+                hessian += 2.0 * hess
+        return total, (gradient if with_gradient else None), (hessian if with_hessian else None)
+
+    def value_and_gradient(self, vector):
+        """u and its gradient at ``vector`` (one compiled pass per event set)."""
+        vector = np.asarray(vector, dtype=np.float64)
+        key = vector.tobytes()
+        if key != self._cache_key or self._cache[1] is None:
+            self._cache_key, self._cache = key, self._evaluate(vector, True)
+        return self._cache[:2]
+
+    def __call__(self, vector):
+        vector = np.asarray(vector, dtype=np.float64)
+        key = vector.tobytes()
+        if key != self._cache_key:
+            # Minimizers ask for many values without gradients: skip its accumulation.
+            self._cache_key, self._cache = key, self._evaluate(vector, False)
+        return self._cache[0]
+
+    def grad(self, vector):
+        return self.value_and_gradient(vector)[1]
+
+    @property
+    def has_hessian(self):
+        """Whether :meth:`hessian` is analytic (surrogates with cached coefficients)."""
+        return all(not events.layout.generic for events, _, _ in self._passes)
+
+    def hessian(self, vector):
+        """The exact second derivatives of u (one compiled pass)."""
+        vector = np.asarray(vector, dtype=np.float64)
+        key = vector.tobytes()
+        if key != self._cache_key or self._cache[2] is None:
+            self._cache_key, self._cache = key, self._evaluate(vector, True, True)
+        return self._cache[2]
+
+    def vector(self, values=None):
+        return self.model.parameters.vector(values)
+
+    # Inference, as methods for convenience.
+
+    def fit(self, **options):
+        """Maximum-likelihood fit; see :func:`bpt.likelihood.fit`."""
+        return inference.fit(self, **options)
+
+    def scan(self, parameter, grid, **options):
+        """Profile scan q(parameter); see :func:`bpt.likelihood.profile_scan`."""
+        return inference.profile_scan(self, parameter, grid, **options)
+
+    def interval(self, parameter, cl=0.68, **options):
+        """Profile-likelihood interval; see :func:`bpt.likelihood.profile_interval`."""
+        return inference.profile_interval(self, parameter, cl, **options)

@@ -1,0 +1,211 @@
+"""An LHC-style toy analysis whose densities are known, with its exact (oracle) likelihood.
+
+Two features, a "mass" x0 and a "transverse momentum" x1 > 0.2 (the selection), three
+processes:
+
+- signal: x0 ~ N(1.0, 0.08), x1 ~ Exp(mean 1.0), rate mu (the parameter of interest);
+- background1: x0 ~ Exp(mean 0.7), x1 ~ Exp(mean 0.4), a 10% log-normal normalization
+  uncertainty (nuisance ``bkg_norm``);
+- background2: x0 ~ N(0.6, 0.3), x1 ~ Exp(mean 0.7).
+
+An energy scale nuisance ``es`` rescales both features of every process, x -> x (1 + 0.03 es),
+which changes the shapes and, through the selection on x1, the yields. Every density, yield
+and ratio is analytic, so the oracle likelihood is exact; the surrogate likelihood learns
+the energy-scale effect with one BoostedParametricTree per process from samples simulated at
+a few values of ``es``.
+"""
+import numpy as np
+from scipy.special import logsumexp
+
+from .likelihood import (POI, BinnedProcess, BinnedRegion, BinnedSystematic, Model,
+                         Normalization, Nuisance, Process, Scale, Systematic, UnbinnedRegion)
+from .parametric import BoostedParametricTree
+
+PROCESSES = ("signal", "background1", "background2")
+PARAMETERS = ("mu", "es", "bkg_norm")
+
+
+class ToyAnalysis:
+    """The toy analysis.
+
+    Parameters
+    ----------
+    yields : (float, float, float)
+        Expected events after the selection at the nominal point, per process.
+    energy_scale : float
+        Relative scale change per unit of ``es``.
+    normalization_uncertainty : float
+        Of background1, per unit of ``bkg_norm``.
+    cut : float
+        Selection x1 > cut.
+    """
+
+    # (kind, location, scale) of x0, then mean of the exponential x1, per process
+    SHAPES = {"signal": (("normal", 1.0, 0.08), 1.0),
+              "background1": (("exponential", 0.0, 0.7), 0.4),
+              "background2": (("normal", 0.6, 0.3), 0.7)}
+
+    def __init__(self, yields=(150.0, 3000.0, 1200.0), energy_scale=0.03,
+                 normalization_uncertainty=0.1, cut=0.2):
+        self.yields = np.asarray(yields, dtype=np.float64)
+        self.energy_scale = energy_scale
+        self.normalization_uncertainty = normalization_uncertainty
+        self.cut = cut
+        # Yields before the selection, so that the selected yields at es = 0 are `yields`.
+        self.produced = np.array([y / self._acceptance(p, 0.0)
+                                  for y, p in zip(self.yields, PROCESSES)])
+
+    # ----------------------------------------------------------------------- truth
+
+    def scale(self, es):
+        return 1.0 + self.energy_scale * es
+
+    def _acceptance(self, process, es):
+        return np.exp(-self.cut / (self.scale(es) * self.SHAPES[process][1]))
+
+    def log_density(self, process, X, es=0.0):
+        """log of the density of the observed features (before the selection) at ``es``."""
+        (kind, location, width), mean1 = self.SHAPES[process]
+        s = self.scale(es)
+        x0, x1 = X[:, 0] / s, X[:, 1] / s
+        if kind == "normal":
+            log0 = -0.5 * ((x0 - location) / width) ** 2 - np.log(width * np.sqrt(2 * np.pi))
+        else:
+            with np.errstate(divide="ignore"):
+                log0 = np.where(x0 >= 0, -np.log(width) - x0 / width, -np.inf)
+        with np.errstate(divide="ignore"):
+            log1 = np.where(x1 >= 0, -np.log(mean1) - x1 / mean1, -np.inf)
+        return log0 + log1 - 2 * np.log(s)
+
+    def true_log_ratio(self, process, X, es):
+        """log r_p(x|es) = log dsigma_p(x|es) / dsigma_p(x|0) of one process."""
+        return self.log_density(process, X, es) - self.log_density(process, X, 0.0)
+
+    def rates(self, mu=1.0, bkg_norm=0.0):
+        return np.array([mu, (1 + self.normalization_uncertainty) ** bkg_norm, 1.0])
+
+    def expected_yield(self, mu=1.0, es=0.0, bkg_norm=0.0):
+        """Expected selected events, analytic."""
+        acceptance = np.array([self._acceptance(p, es) for p in PROCESSES])
+        return float(np.sum(self.rates(mu, bkg_norm) * self.produced * acceptance))
+
+    def fractions(self, X):
+        """g_p(x) at the nominal point, shape (n, 3)."""
+        logs = np.column_stack([np.log(n) + self.log_density(p, X)
+                                for n, p in zip(self.produced, PROCESSES)])
+        return np.exp(logs - logsumexp(logs, axis=1, keepdims=True))
+
+    def log_ratio(self, X, mu=1.0, es=0.0, bkg_norm=0.0):
+        """log R(x|mu, es, bkg_norm): the full model against the nominal point (-inf or NaN
+        where a negative signal strength makes R non-positive)."""
+        reference = logsumexp(np.column_stack([np.log(n) + self.log_density(p, X)
+                                               for n, p in zip(self.produced, PROCESSES)]),
+                              axis=1)
+        ratio = np.zeros(len(X))
+        for rate, n, process in zip(self.rates(mu, bkg_norm), self.produced, PROCESSES):
+            ratio += rate * np.exp(np.log(n) + self.log_density(process, X, es) - reference)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(ratio)
+
+    # ------------------------------------------------------------------ simulation
+
+    def simulate(self, process, n_generated, es=0.0, random_state=None):
+        """Selected events of ``n_generated`` produced at ``es``, weighted to the yield.
+
+        Returns X (n_selected, 2) and weights (each produced yield / n_generated).
+        """
+        rng = np.random.default_rng(random_state)
+        (kind, location, width), mean1 = self.SHAPES[process]
+        if kind == "normal":
+            x0 = rng.normal(location, width, n_generated)
+        else:
+            x0 = rng.exponential(width, n_generated)
+        X = np.column_stack([x0, rng.exponential(mean1, n_generated)]) * self.scale(es)
+        X = X[X[:, 1] > self.cut]
+        weight = self.produced[PROCESSES.index(process)] / n_generated
+        return X, np.full(len(X), weight)
+
+    def parameters(self):
+        return [POI("mu", 1.0, bounds=(-2.0, 5.0)), Nuisance("es"), Nuisance("bkg_norm")]
+
+    def modifiers(self, process):
+        if process == "signal":
+            return [Scale("mu")]
+        if process == "background1":
+            return [Normalization("bkg_norm", self.normalization_uncertainty)]
+        return []
+
+    def fit_energy_scale(self, n_generated=40_000, base_points=(-2.0, -1.0, 0.0, 1.0, 2.0),
+                         random_state=0, **bpt_params):
+        """One BoostedParametricTree per process for ``es`` from samples at ``base_points``."""
+        params = dict(parametrization="quadratic", n_estimators=300, learning_rate=0.2,
+                      max_depth=3, min_samples_leaf=200, random_state=random_state)
+        params.update(bpt_params)
+        seeds = np.random.SeedSequence(random_state).spawn(len(PROCESSES) * len(base_points))
+        surrogates = {}
+        for k, process in enumerate(PROCESSES):
+            samples = [self.simulate(process, n_generated, es, seeds[k * len(base_points) + j])
+                       for j, es in enumerate(base_points)]
+            X = np.vstack([s[0] for s in samples])
+            nu = np.concatenate([np.full(len(s[0]), es) for s, es in zip(samples, base_points)])
+            surrogates[process] = BoostedParametricTree(**params).fit(X, nu)
+        return surrogates
+
+    def unbinned_model(self, surrogates, n_reference=100_000, random_state=1, **model_options):
+        """The surrogate likelihood model: simulated reference events per process."""
+        seeds = np.random.SeedSequence(random_state).spawn(len(PROCESSES))
+        processes = []
+        for process, seed in zip(PROCESSES, seeds):
+            X, w = self.simulate(process, n_reference, 0.0, seed)
+            processes.append(Process(process, X, w, rate=self.modifiers(process),
+                                     systematics=[Systematic(surrogates[process], ["es"])]))
+        region = UnbinnedRegion("signal_region", processes, fractions=self.fractions)
+        return Model(self.parameters(), [region], **model_options)
+
+    def discriminant(self, X):
+        """The signal fraction g_signal(x): the optimal one-dimensional discriminant."""
+        return self.fractions(X)[:, 0]
+
+    def binned_model(self, edges, n_generated=400_000, base_points=(-2.0, -1.0, 0.0, 1.0, 2.0),
+                     random_state=2):
+        """The binned counterpart: histograms of the discriminant, per-bin log-polynomials
+        in ``es`` from the histograms at ``base_points``."""
+        seeds = np.random.SeedSequence(random_state).spawn(len(PROCESSES) * len(base_points))
+        processes = []
+        for k, process in enumerate(PROCESSES):
+            histograms = []
+            for j, es in enumerate(base_points):
+                X, w = self.simulate(process, n_generated, es, seeds[k * len(base_points) + j])
+                histograms.append(np.histogram(self.discriminant(X), edges, weights=w)[0])
+            histograms = np.array(histograms)
+            nominal = histograms[list(base_points).index(0.0)]
+            systematic = BinnedSystematic("es", np.asarray(base_points), histograms)
+            processes.append(BinnedProcess(process, nominal, rate=self.modifiers(process),
+                                           systematics=[systematic]))
+        return Model(self.parameters(), [BinnedRegion("discriminant", processes)])
+
+    def oracle(self, X, weights=None):
+        """The exact likelihood of data ``X`` (with weights), an objective for the fits."""
+        return OracleLikelihood(self, X, weights)
+
+
+class OracleLikelihood:
+    """u = 2 [sigma - sigma_ref] - 2 sum_j d_j log R(x_j) + es^2 + bkg_norm^2, analytic."""
+
+    names = list(PARAMETERS)
+
+    def __init__(self, analysis, X, weights=None):
+        self.analysis = analysis
+        self.X = np.asarray(X, dtype=np.float64)
+        self.weights = np.ones(len(self.X)) if weights is None else np.asarray(weights)
+        self.start = np.array([1.0, 0.0, 0.0])
+        self.bounds = np.array([[-2.0, 5.0], [-5.0, 5.0], [-5.0, 5.0]])
+        self.fixed = np.zeros(3, dtype=bool)
+        self.reference_yield = analysis.expected_yield()
+
+    def __call__(self, vector):
+        mu, es, bkg_norm = vector
+        expected = self.analysis.expected_yield(mu, es, bkg_norm)
+        log_ratio = self.analysis.log_ratio(self.X, mu, es, bkg_norm)
+        return float(2 * (expected - self.reference_yield) - 2 * self.weights @ log_ratio
+                     + es ** 2 + bkg_norm ** 2)
