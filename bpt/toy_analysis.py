@@ -169,15 +169,17 @@ class ToyAnalysis:
     def binned_model(self, edges, n_generated=400_000, base_points=(-2.0, -1.0, 0.0, 1.0, 2.0),
                      random_state=2):
         """The binned counterpart: histograms of the discriminant, per-bin log-polynomials
-        in ``es`` from the histograms at ``base_points``."""
-        seeds = np.random.SeedSequence(random_state).spawn(len(PROCESSES) * len(base_points))
+        in ``es``. The histogram at each base point is the nominal simulation reweighted by
+        the exact density ratio, so every bin with nominal events has a yield everywhere."""
+        seeds = np.random.SeedSequence(random_state).spawn(len(PROCESSES))
         processes = []
-        for k, process in enumerate(PROCESSES):
-            histograms = []
-            for j, es in enumerate(base_points):
-                X, w = self.simulate(process, n_generated, es, seeds[k * len(base_points) + j])
-                histograms.append(np.histogram(self.discriminant(X), edges, weights=w)[0])
-            histograms = np.array(histograms)
+        for process, seed in zip(PROCESSES, seeds):
+            X, w = self.simulate(process, n_generated, 0.0, seed)
+            discriminant = self.discriminant(X)
+            histograms = np.array([
+                np.histogram(discriminant, edges,
+                             weights=w * np.exp(self.true_log_ratio(process, X, es)))[0]
+                for es in base_points])
             nominal = histograms[list(base_points).index(0.0)]
             systematic = BinnedSystematic("es", np.asarray(base_points), histograms)
             processes.append(BinnedProcess(process, nominal, rate=self.modifiers(process),
@@ -190,7 +192,10 @@ class ToyAnalysis:
 
 
 class OracleLikelihood:
-    """u = 2 [sigma - sigma_ref] - 2 sum_j d_j log R(x_j) + es^2 + bkg_norm^2, analytic."""
+    """u = 2 [sigma - sigma_ref] - 2 sum_j d_j log R(x_j) + es^2 + bkg_norm^2, analytic.
+
+    An objective for :func:`bpt.likelihood.fit` and the scans (no analytic gradient).
+    """
 
     names = list(PARAMETERS)
 
@@ -202,10 +207,23 @@ class OracleLikelihood:
         self.bounds = np.array([[-2.0, 5.0], [-5.0, 5.0], [-5.0, 5.0]])
         self.fixed = np.zeros(3, dtype=bool)
         self.reference_yield = analysis.expected_yield()
+        # The reference density does not depend on the parameters: computed once.
+        self._log_reference = logsumexp(np.column_stack(
+            [np.log(n) + analysis.log_density(p, self.X)
+             for n, p in zip(analysis.produced, PROCESSES)]), axis=1)
 
     def __call__(self, vector):
         mu, es, bkg_norm = vector
-        expected = self.analysis.expected_yield(mu, es, bkg_norm)
-        log_ratio = self.analysis.log_ratio(self.X, mu, es, bkg_norm)
-        return float(2 * (expected - self.reference_yield) - 2 * self.weights @ log_ratio
+        analysis = self.analysis
+        ratio = np.zeros(len(self.X))
+        for rate, n, process in zip(analysis.rates(mu, bkg_norm), analysis.produced, PROCESSES):
+            ratio += rate * np.exp(np.log(n) + analysis.log_density(process, self.X, es)
+                                   - self._log_reference)
+        if np.any((ratio <= 0) & (self.weights != 0)):
+            return np.inf
+        expected = analysis.expected_yield(mu, es, bkg_norm)
+        with np.errstate(divide="ignore"):
+            log_ratio = np.log(ratio)
+        return float(2 * (expected - self.reference_yield)
+                     - 2 * self.weights[self.weights != 0] @ log_ratio[self.weights != 0]
                      + es ** 2 + bkg_norm ** 2)

@@ -167,7 +167,8 @@ class BinnedSystematic(Systematic):
     points : array-like, shape (K + 1, n_params) or (K + 1,)
         Must include the nominal point 0.
     yields : array-like, shape (K + 1, n_bins), or (K + 1,) for one bin
-        The process's yields at each point (positive).
+        The process's yields at each point: positive, or zero at every point in bins the
+        process does not populate.
     parametrization : spec or Parametrization, default="quadratic"
 
     Each bin's ``Delta_b`` is the least-squares fit of ``log(y_k / y_0)`` over the points:
@@ -184,14 +185,18 @@ class BinnedSystematic(Systematic):
         if nominal.size != 1:
             raise ValueError("BinnedSystematic: the points must contain the nominal point 0 "
                              "exactly once")
-        if not (yields > 0).all():
-            bad = np.argwhere(~(yields > 0))[0]
-            raise ValueError(f"BinnedSystematic: bin {bad[1]} has a non-positive yield at point "
-                             f"{points[bad[0]].tolist()}; log-polynomial fits need positive "
-                             "yields")
+        # A bin without events at any point contributes nothing: its coefficients stay zero.
+        empty = (yields == 0).all(axis=0)
+        if not (yields[:, ~empty] > 0).all():
+            bad = np.argwhere(~(yields[:, ~empty] > 0))[0]
+            bin_index = np.flatnonzero(~empty)[bad[1]]
+            raise ValueError(f"BinnedSystematic: bin {bin_index} has a non-positive yield at "
+                             f"point {points[bad[0]].tolist()} but not at every point; "
+                             "log-polynomial fits need positive yields")
         others = np.flatnonzero(~(points == 0).all(axis=1))
         design = parametrization.design_matrix(points[others], "non-nominal points")
-        log_ratios = np.log(yields[others] / yields[nominal])
+        log_ratios = np.zeros((others.size, yields.shape[1]))
+        log_ratios[:, ~empty] = np.log(yields[others][:, ~empty] / yields[nominal][:, ~empty])
         table = (np.linalg.pinv(design) @ log_ratios).T
         self.n_bins = yields.shape[1]
         super().__init__(_PerBinTable(table), names, parametrization)
