@@ -108,9 +108,11 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
             hold[index] = True
             if value is not None:
                 vector[index] = value
-    grad = getattr(objective, "grad", None)
-    analytic = objective.hessian if getattr(objective, "has_hessian", False) else None
-    minuit = Minuit(objective, vector, grad=grad, hessian=analytic, name=names)
+    gradient = getattr(objective, "grad", None)
+    # Migrad gets plain functions: iminuit inspects a cost object's attributes (it would pick
+    # up ``hessian`` and, on its strategy-2 retry, then call a G2 function that is missing).
+    minuit = Minuit(lambda x: objective(x), vector, name=names,
+                    grad=(lambda x: gradient(x)) if gradient is not None else None)
     minuit.errordef = Minuit.LEAST_SQUARES
     minuit.tol = tolerance
     minuit.strategy = strategy
@@ -136,7 +138,9 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
         minuit.migrad()
     result = FitResult(names, np.array(minuit.values), float(minuit.fval), bool(minuit.valid),
                        n_calls=int(minuit.nfcn))
-    if hesse:
+    if hesse and getattr(objective, "has_hessian", False):
+        _set_covariance(result, objective.hessian(result.vector), free, names)
+    elif hesse:
         minuit.hesse()
         result.errors = {n: float(minuit.errors[n]) for n, h in zip(names, hold) if not h}
         result.covariance = np.array(minuit.covariance) if minuit.covariance is not None \
