@@ -224,6 +224,14 @@ def test_evaluator_reproduces_predictions_exactly(fitted, tmp_path):
                                   model.parametrization_.values(points_of(model)))
 
 
+def test_evaluator_blocks_of_events_give_the_same_result(parametric, monkeypatch):
+    model, X = parametric
+    reader = evaluator.Model(model_format.to_document(model))
+    monkeypatch.setattr(evaluator, "_BLOCK_ELEMENTS", 7 * reader.n_trees)   # 7 events
+    np.testing.assert_array_equal(reader.predict(X), model.predict(X))
+    np.testing.assert_array_equal(reader.apply(X), model._ensemble.apply(X, 1))
+
+
 def test_evaluator_checks_inputs(information, tmp_path):
     model, X = information
     reader = evaluator.load(bpt.save(model, tmp_path / "model.json"))
