@@ -437,3 +437,38 @@ def test_log_ratio_function_gradient_matches_finite_differences(fitted):
         ok = np.isfinite(finite).all(axis=1)
         assert ok.mean() > 0.9
         np.testing.assert_allclose(gradient[ok], finite[ok], rtol=1e-5, atol=1e-7)
+
+
+# ------------------------------------------------------------------------------ Treelite
+
+
+def test_treelite_model_agrees_with_predict(fitted):
+    treelite = pytest.importorskip("treelite", reason="treelite is not installed "
+                                   "(pip install \"bpt[export]\")")
+    from bpt.export import to_treelite
+    model, X = fitted
+    X = np.vstack([X, at_thresholds(model, X.shape[1])])
+    tl_model = to_treelite(model)
+    assert tl_model.num_tree == model.n_iter_
+    prediction = treelite.gtil.predict(tl_model, X)
+    np.testing.assert_allclose(prediction[:, :, 0], model.predict(X), rtol=1e-12,
+                               atol=1e-15)
+
+
+def test_treelite_compiled_library_agrees_with_predict(parametric, tmp_path):
+    tl2cgen = pytest.importorskip("tl2cgen", reason="tl2cgen is not installed "
+                                  "(pip install \"bpt[export]\")")
+    from bpt.export import compile_treelite
+    model, X = parametric
+    predictor = compile_treelite(bpt.save(model, tmp_path / "model.json"),
+                                 tmp_path / "model.so", n_threads=2)
+    prediction = predictor.predict(tl2cgen.DMatrix(X, dtype="float64"))
+    np.testing.assert_allclose(prediction[:, :, 0], model.predict(X), rtol=1e-12,
+                               atol=1e-15)
+
+
+def test_treelite_missing_gives_an_install_hint(parametric, monkeypatch):
+    from bpt.export import to_treelite
+    monkeypatch.setitem(sys.modules, "treelite", None)
+    with pytest.raises(ImportError, match=r"bpt\[export\]"):
+        to_treelite(parametric[0])

@@ -10,8 +10,9 @@ The graph has two inputs, the features ``X`` (N, F) and the parameter points ``n
 The trees are an ``ai.onnx.ml`` ``TreeEnsemble`` (opset 5) in double precision; as that
 operator gives every leaf a single target, each tree appears once per term, its leaves
 carrying that term's value. The older ``TreeEnsembleRegressor`` (opset 3), for runtimes
-without opset 5, keeps double thresholds but returns float32 sums (relative precision about
-6e-8 on each coefficient). The term values are ``prod_p nu_p ** e_Ap`` (Pow, ReduceProd).
+without opset 5, keeps double thresholds but sums the trees in float32 (an error of about
+1e-7 of the summed magnitudes of the leaf values). The term values are
+``prod_p nu_p ** e_Ap`` (Pow, ReduceProd).
 
 onnx is imported only when a graph is built; install it with ``pip install "bpt[export]"``.
 """
@@ -108,13 +109,15 @@ def to_onnx(model, path=None, *, tree_op="TreeEnsemble", float_input=False,
     nodes.append(helper.make_node("Add", ["tree_sum", constant("baseline", reader.baseline)],
                                   ["coefficients"]))
 
-    # m(point)[j, A] = prod_p point[j, p] ** exponents[A, p]
-    nodes.append(helper.make_node("Unsqueeze", [point_name, constant("axis_1", np.array([1]))],
+    # m(point)[j, A] = prod_p point[j, p] ** exponents[A, p], built directly as the (T, M)
+    # matrix: a Transpose just before the MatMul would be fused by ONNX Runtime into an
+    # operator that older releases implement for float only.
+    nodes.append(helper.make_node("Transpose", [point_name], ["point_t"], perm=[1, 0]))
+    nodes.append(helper.make_node("Unsqueeze", ["point_t", constant("axis_0", np.array([0]))],
                                   ["point_3d"]))
     nodes.append(helper.make_node("Pow", ["point_3d", constant(
-        "exponents", reader.exponents.astype(np.float64))], ["powers"]))
-    nodes.append(helper.make_node("ReduceProd", ["powers"], ["terms"], axes=[2], keepdims=0))
-    nodes.append(helper.make_node("Transpose", ["terms"], ["terms_t"], perm=[1, 0]))
+        "exponents", reader.exponents.astype(np.float64)[:, :, None])], ["powers"]))
+    nodes.append(helper.make_node("ReduceProd", ["powers"], ["terms_t"], axes=[1], keepdims=0))
     nodes.append(helper.make_node("MatMul", ["coefficients", "terms_t"], ["dot"]))
     outputs = [helper.make_tensor_value_info("coefficients", TensorProto.DOUBLE,
                                              ["N", n_terms])]
@@ -167,10 +170,13 @@ def _internal_and_leaves(reader):
                position[left], position[right],
                is_leaf[left].astype(np.int64), is_leaf[right].astype(np.int64)]
     roots = position[reader.roots].copy()
-    # A tree that is a single leaf: a split whose both branches reach that leaf.
+    # A tree that is a single leaf: a split whose branches reach that leaf and a copy of it
+    # (ONNX Runtime 1.21 and 1.22 miscount a leaf that both branches share).
     for t in np.flatnonzero(is_leaf[reader.roots]):
         leaf = position[reader.roots[t]]
-        columns = [np.append(c, v) for c, v in zip(columns, (0, 0.0, 0, leaf, leaf, 1, 1))]
+        copy = leaves.size
+        leaves = np.append(leaves, reader.roots[t])
+        columns = [np.append(c, v) for c, v in zip(columns, (0, 0.0, 0, leaf, copy, 1, 1))]
         roots[t] = columns[0].size - 1
     return columns, roots, leaves
 
