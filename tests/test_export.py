@@ -191,6 +191,8 @@ def test_not_a_model_file_is_refused(tmp_path, reader, content):
     (lambda d: d["ensemble"]["nodes"]["right"].pop(), "'right' has"),
     (lambda d: d["ensemble"]["nodes"]["left"].__setitem__(1, 0), "cycle"),
     (lambda d: d.__setitem__("estimator", "GradientBoosting"), "unknown estimator"),
+    (lambda d: d.pop("ensemble"), "incomplete or malformed.*'ensemble'"),
+    (lambda d: d["parametrization"].__setitem__("exponents", None), "malformed"),
 ])
 def test_inconsistent_file_is_refused(parametric, tmp_path, corrupt, message):
     model, _ = parametric
@@ -201,6 +203,17 @@ def test_inconsistent_file_is_refused(parametric, tmp_path, corrupt, message):
     for reader in (bpt.load, evaluator.load):
         with pytest.raises(ValueError, match=message):
             reader(path)
+
+
+def test_file_without_bpt_fields_is_refused_by_bpt_load(parametric, tmp_path):
+    model, _ = parametric
+    document = model_format.to_document(model)
+    del document["binning"]      # not needed by the evaluator, needed by the estimator
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(document))
+    evaluator.load(path)
+    with pytest.raises(ValueError, match="malformed bpt model file: KeyError 'binning'"):
+        bpt.load(path)
 
 
 # ----------------------------------------------------------------------------- evaluator

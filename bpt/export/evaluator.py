@@ -147,6 +147,15 @@ class Model:
     def __init__(self, document):
         check_document(document)
         self.document = document
+        try:
+            self._read(document)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"incomplete or malformed bpt model file: {type(exc).__name__} "
+                             f"{exc}") from None
+        self._check_structure()
+        self._prepare_walk()
+
+    def _read(self, document):
         self.estimator = document["estimator"]
         parametrization = document["parametrization"]
         self.param_names = list(parametrization["param_names"])
@@ -169,8 +178,6 @@ class Model:
         self.right = np.array(nodes["right"], dtype=np.int64)
         self.values = float_rows(ensemble["values"], n_terms)
         self.roots = np.array(ensemble["roots"], dtype=np.int64)
-        self._check_structure()
-        self._prepare_walk()
 
     # ------------------------------------------------------------------------------ checks
 

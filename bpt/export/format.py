@@ -186,6 +186,14 @@ def from_document(document, source="the document"):
     # The evaluator's reader checks the tree structure, so that the compiled predictor
     # never follows an index outside the node array.
     reader = Model(document)
+    try:
+        return _estimator(document, reader, source)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{source}: incomplete or malformed bpt model file: "
+                         f"{type(exc).__name__} {exc}") from None
+
+
+def _estimator(document, reader, source):
     cls = _CLASSES[document["estimator"]]
     params = {key: _decode_param(value) for key, value in document["params"].items()}
     valid = cls().get_params(deep=False)
