@@ -387,6 +387,14 @@ def test_onnx_from_file_handles_a_single_leaf_tree(tmp_path):
         np.testing.assert_allclose(outputs["ratio"], np.exp(expected), rtol=1e-6)
 
 
+@pytest.mark.parametrize("opset", [13, 18, 21])
+def test_onnx_default_domain_opsets(information, opset):
+    model, X = information
+    outputs = run_onnx(model, X, BIT_POINTS, opset=opset)
+    np.testing.assert_allclose(outputs["ratio"], model.predict_ratio(X, BIT_POINTS),
+                               rtol=1e-6, atol=1e-13)
+
+
 def test_onnx_written_to_file(parametric, tmp_path):
     onnx = pytest.importorskip("onnx", reason="onnx is not installed")
     model, X = parametric
@@ -410,6 +418,8 @@ def test_onnx_rejects_unknown_tree_op(parametric):
     pytest.importorskip("onnx", reason="onnx is not installed")
     with pytest.raises(ValueError, match="tree_op"):
         bpt.to_onnx(parametric[0], tree_op="TreeEnsembleClassifier")
+    with pytest.raises(ValueError, match="opset must be at least 13"):
+        bpt.to_onnx(parametric[0], opset=12)
 
 
 # ------------------------------------------------------------------------------ callable

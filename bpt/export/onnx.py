@@ -66,7 +66,7 @@ def to_onnx(model, path=None, *, tree_op="TreeEnsemble", float_input=False,
         Declare ``X`` as float32 (cast exactly to double inside the graph) instead of
         float64.
     opset : int, default=17
-        Opset of the default ONNX domain.
+        Opset of the default ONNX domain, at least 13.
 
     Returns
     -------
@@ -83,6 +83,9 @@ def to_onnx(model, path=None, *, tree_op="TreeEnsemble", float_input=False,
 
     if tree_op not in TREE_OPS:
         raise ValueError(f"tree_op must be one of {TREE_OPS}, got {tree_op!r}")
+    if opset < 13:
+        raise ValueError(f"opset must be at least 13 (Unsqueeze with axes as input), got "
+                         f"{opset}")
     reader = _as_reader(model)
     parametric = reader.estimator == "BoostedParametricTree"
     point_name = "nu" if parametric else "theta"
@@ -117,7 +120,12 @@ def to_onnx(model, path=None, *, tree_op="TreeEnsemble", float_input=False,
                                   ["point_3d"]))
     nodes.append(helper.make_node("Pow", ["point_3d", constant(
         "exponents", reader.exponents.astype(np.float64)[:, :, None])], ["powers"]))
-    nodes.append(helper.make_node("ReduceProd", ["powers"], ["terms_t"], axes=[1], keepdims=0))
+    if opset >= 18:
+        nodes.append(helper.make_node("ReduceProd", ["powers", constant("axis_1", np.array([1]))],
+                                      ["terms_t"], keepdims=0))
+    else:
+        nodes.append(helper.make_node("ReduceProd", ["powers"], ["terms_t"], axes=[1],
+                                      keepdims=0))
     nodes.append(helper.make_node("MatMul", ["coefficients", "terms_t"], ["dot"]))
     outputs = [helper.make_tensor_value_info("coefficients", TensorProto.DOUBLE,
                                              ["N", n_terms])]
