@@ -15,11 +15,13 @@ except ImportError as exc:  # pragma: no cover - depends on how the package was 
         "another directory.") from exc
 
 from .coefficients import coefficients_from_derivatives, coefficients_from_weights
+from .export import load, log_ratio_function, save, to_onnx
 from .information import BoostedInformationTree
 from .parametric import BoostedParametricTree
 from .parametrization import Parametrization
 from . import toys
 
 __all__ = ["BoostedInformationTree", "BoostedParametricTree", "Parametrization",
-           "coefficients_from_derivatives", "coefficients_from_weights", "toys"]
+           "coefficients_from_derivatives", "coefficients_from_weights", "load",
+           "log_ratio_function", "save", "to_onnx", "toys"]
 __version__ = "0.1.0"

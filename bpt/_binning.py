@@ -50,11 +50,16 @@ class BinMapper:
         if self.subsample is not None and n_samples > self.subsample:
             rows = np.sort(rng.choice(n_samples, self.subsample, replace=False))
             X = X[rows]
-        self.thresholds_ = [_feature_thresholds(X[:, f], self.max_bins, self.strategy)
-                            for f in range(n_features)]
+        return self.set_thresholds([_feature_thresholds(X[:, f], self.max_bins, self.strategy)
+                                    for f in range(n_features)])
+
+    def set_thresholds(self, thresholds):
+        """Use the given increasing thresholds per feature (as fitted, or read from a file)."""
+        self.thresholds_ = [np.asarray(t, dtype=np.float64) for t in thresholds]
+        n_features = len(self.thresholds_)
         self.n_bins_non_missing_ = np.array([t.size + 1 for t in self.thresholds_],
                                             dtype=np.int32)
-        width = max(1, max(t.size for t in self.thresholds_))
+        width = max(1, max((t.size for t in self.thresholds_), default=0))
         self._padded = np.full((n_features, width), np.inf)
         for f, t in enumerate(self.thresholds_):
             self._padded[f, :t.size] = t
