@@ -26,7 +26,7 @@ N_TREES, DEPTH, LEARNING_RATE, MIN_LEAF, MAX_BINS = 100, 4, 0.2, 50, 255
 def fit_bpt(X, nu, threads):
     return BoostedParametricTree("quadratic", n_estimators=N_TREES, max_depth=DEPTH,
                                  learning_rate=LEARNING_RATE, min_samples_leaf=MIN_LEAF,
-                                 max_bins=MAX_BINS, early_stopping=False,
+                                 max_bins=MAX_BINS, early_stopping=False, random_state=0,
                                  n_jobs=threads).fit(X, nu)
 
 

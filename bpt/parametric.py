@@ -225,6 +225,9 @@ Parametrization, default="quadratic"
         """
         terms = self._predict_terms(X)
         statistics, points = self._labelled_events(terms, y, sample_weight)
+        if points.shape[0] < 2:
+            raise ValueError("score needs events at the nominal point and at least one other "
+                             "base point: the loss compares them")
         design = self.parametrization_.values(points[1:])
         criterion = ParametricCriterion(design, np.zeros(points.shape[0]))
         loss = criterion.total_loss(*statistics.arrays(), terms, 1)

@@ -49,7 +49,9 @@ cdef class ParametricCriterion(Criterion):
     def __init__(self, design, min_weight):
         design = np.ascontiguousarray(design, dtype=np.float64)
         n_points, n_terms = design.shape
-        solver = np.ascontiguousarray(np.linalg.solve(design.T @ design, design.T))
+        # The pseudo-inverse is (V^T V)^-1 V^T when the points determine the terms (checked
+        # before a fit); it keeps loss evaluations at any points well defined.
+        solver = np.ascontiguousarray(np.linalg.pinv(design))
         min_weight = np.ascontiguousarray(min_weight, dtype=np.float64)
         if min_weight.shape != (n_points + 1,):
             raise ValueError("min_weight must have one entry per base point")

@@ -139,6 +139,14 @@ def test_unfitted_use(sample, method):
         model().feature_importances_
 
 
+def test_score_needs_a_varied_point(sample):
+    X, nu, w = sample
+    fitted = model().fit(X, nu, w)
+    nominal = nu == 0
+    with pytest.raises(ValueError, match="score needs events at the nominal point and at least"):
+        fitted.score(X[nominal], nu[nominal])
+
+
 def test_missing_target(sample):
     X, _, _ = sample
     with pytest.raises(ValueError, match="requires y to be passed"):

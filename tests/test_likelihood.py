@@ -264,3 +264,13 @@ def test_non_positive_ratio_gives_infinite_statistic():
                   [BinnedRegion("c", [BinnedProcess("s", 10.0, [Scale("mu")])])])
     u = model.likelihood(model.data({"c": [3.0]}))
     assert np.isinf(u(np.array([-1.0])))
+
+
+def test_minos_matches_the_profile_interval(surrogates):
+    model = make_model(surrogates)
+    u = model.likelihood(model.toy({"mu": 1.0}, random_state=2))
+    result = fit(u, minos=["mu"])
+    low, high = u.interval("mu", 0.68)
+    assert result.minos["mu"][0] == pytest.approx(low - result["mu"], rel=2e-3)
+    assert result.minos["mu"][1] == pytest.approx(high - result["mu"], rel=2e-3)
+    assert result.errors["mu"] == pytest.approx(np.sqrt(result.covariance[0, 0]))
