@@ -393,6 +393,10 @@ def classifier_two_sample_test(surrogate, X, nu, sample_weight=None, *, points=N
     the test events, so under the hypothesis the labels are exchangeable given the
     scores, up to the difference of the two samples' weight distributions).
 
+    The classes are balanced for the training and the AUC does not depend on the classes'
+    totals, so this tests the shape of the distributions only; a wrong rate shows up in
+    :func:`closure_test` (with ``normalize=False``).
+
     Parameters
     ----------
     surrogate : object with ``predict_log_ratio(X, nu)``, or callable ``f(X, nu)``
