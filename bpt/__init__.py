@@ -4,6 +4,9 @@
 section, ``log r(x|nu) = m(nu) . Delta(x)``, from samples simulated at a few base points.
 ``BoostedInformationTree`` learns polynomial parameter dependence,
 ``r(x|theta) = 1 + m(theta) . t(x)``, from per-event weights and their coefficients.
+Around them: ``ProcessFractions`` (calibrated g_p(x) for the mixture model),
+``FactorizedInterpolation`` (the HistFactory code-4 baseline surrogate) and the surrogate
+checks ``closure_test`` and ``classifier_two_sample_test``.
 """
 try:
     from ._core import _common  # noqa: F401
@@ -16,12 +19,19 @@ except ImportError as exc:  # pragma: no cover - depends on how the package was 
 
 from .coefficients import coefficients_from_derivatives, coefficients_from_weights
 from .export import load, log_ratio_function, save, to_onnx
+from .fractions import ProcessFractions, plot_reliability
 from .information import BoostedInformationTree
+from .interpolation import FactorizedInterpolation, code4_coefficients, code4_log_factor
 from .parametric import BoostedParametricTree
 from .parametrization import Parametrization
+from .validation import (classifier_two_sample_test, closure_test, plot_closure,
+                         plot_two_sample, weighted_auc)
 from . import toys
 
-__all__ = ["BoostedInformationTree", "BoostedParametricTree", "Parametrization",
+__all__ = ["BoostedInformationTree", "BoostedParametricTree", "FactorizedInterpolation",
+           "Parametrization", "ProcessFractions", "classifier_two_sample_test",
+           "closure_test", "code4_coefficients", "code4_log_factor",
            "coefficients_from_derivatives", "coefficients_from_weights", "load",
-           "log_ratio_function", "save", "to_onnx", "toys"]
+           "log_ratio_function", "plot_closure", "plot_reliability", "plot_two_sample",
+           "save", "to_onnx", "toys", "weighted_auc"]
 __version__ = "0.1.0"

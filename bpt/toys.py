@@ -5,7 +5,11 @@ point of each event for the BoostedParametricTree, the ratio coefficients t for 
 BoostedInformationTree) and the true log ratio as a function, so that tests, examples and
 benchmarks can measure a surrogate against the truth.
 
-BoostedParametricTree toys: :func:`sine_shape`, :func:`gaussian_mean_width`.
+BoostedParametricTree toys: :func:`sine_shape`, :func:`gaussian_mean_width`, and
+:func:`coupled_nuisances` (two nuisances that do not factorize, with a cubic dependence that
+the +-1 points do not see: the case where a HistFactory-style interpolation fails).
+
+Process-fraction toy: :func:`process_mixture` (three processes with known g_p(x)).
 
 BoostedInformationTree toys, events drawn at theta = 0 with unit weight:
 
@@ -111,6 +115,111 @@ def gaussian_mean_width(n_per_point, base_points=GAUSSIAN_BASE_POINTS, mean_shif
                 - X[:, 1] ** 2 / (2 * s ** 2) + X[:, 1] ** 2 / 2)
 
     return Toy(X, np.ones(nu.shape[0]), nu, log_ratio, None, points)
+
+
+COUPLED_BASE_POINTS = ((0, 0), (-1, 0), (-0.5, 0), (0.5, 0), (1, 0), (0, -1), (0, -0.5),
+                       (0, 0.5), (0, 1), (1, 1), (-1, -1), (1, -1), (-1, 1))
+
+
+def coupled_nuisances(n_per_point, base_points=COUPLED_BASE_POINTS, slope=(0.8, 0.6),
+                      cross=0.8, cubic=1.0, n_noise_features=1, random_state=None):
+    """Two nuisances that do not factorize, one of them cubic between its +-1 points.
+
+    x0, x1 ~ U(-1, 1) at every base point (plus N(0, 1) noise features), each event
+    weighted by the true ratio ``exp(log r(x|nu_k))`` with
+
+        log r = slope0 nu0 x0 + slope1 nu1 x1 + cross nu0 nu1 x0 x1
+                + cubic (nu0^3 - nu0) x0^2.
+
+    The cross term makes the effects of nu0 and nu1 not factorize (log r(x|1, 1) differs
+    from log r(x|1, 0) + log r(x|0, 1)); the cubic term vanishes at nu0 = -1, 0, +1, so a
+    surrogate built from the +-1 variations alone cannot see it. The truth is exact in the
+    cubic parametrization (``Parametrization(2, "cubic")``); :attr:`Toy.coefficients` gives
+    it in that term order. The default base points (nominal first) include interior and
+    mixed points, enough for the nine cubic terms.
+    """
+    rng = np.random.default_rng(random_state)
+    points = np.asarray(base_points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"base_points must have shape (K + 1, 2), got {points.shape}")
+    a0, a1 = slope
+    nu = np.repeat(points, n_per_point, axis=0)
+    X = _with_noise(rng.uniform(-1.0, 1.0, size=(nu.shape[0], 2)), n_noise_features, rng)
+
+    def log_ratio_rows(X, nu0, nu1):
+        x0, x1 = X[:, 0], X[:, 1]
+        return (a0 * nu0 * x0 + a1 * nu1 * x1 + cross * nu0 * nu1 * x0 * x1
+                + cubic * (nu0 ** 3 - nu0) * x0 ** 2)
+
+    def log_ratio(X, point):
+        nu0, nu1 = np.ravel(point)
+        return log_ratio_rows(X, nu0, nu1)
+
+    def coefficients(X):
+        x0, x1 = X[:, 0], X[:, 1]
+        zero = np.zeros(X.shape[0])
+        # Terms nu0, nu1, nu0^2, nu0*nu1, nu1^2, nu0^3, nu0^2*nu1, nu0*nu1^2, nu1^3.
+        return np.column_stack([a0 * x0 - cubic * x0 ** 2, a1 * x1, zero, cross * x0 * x1,
+                                zero, cubic * x0 ** 2, zero, zero, zero])
+
+    weights = np.exp(log_ratio_rows(X, nu[:, 0], nu[:, 1]))
+    return Toy(X, weights, nu, log_ratio, coefficients, points)
+
+
+class MixtureToy(NamedTuple):
+    """Simulated processes with known process fractions.
+
+    Attributes
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+    weights : ndarray, shape (n_samples,)
+        Each process's weights sum to its yield.
+    target : ndarray of int, shape (n_samples,)
+        The process of each event (0 is the signal).
+    fractions : callable
+        ``fractions(X)``: the true g_p(x) = dsigma_p(x) / sum_q dsigma_q(x), shape
+        (n_samples, n_processes).
+    yields : ndarray, shape (n_processes,)
+    """
+
+    X: np.ndarray
+    weights: np.ndarray
+    target: np.ndarray
+    fractions: Callable
+    yields: np.ndarray
+
+
+MIXTURE_MEANS = ((1.0, 1.0), (-0.5, 0.0), (0.0, -0.8))
+MIXTURE_WIDTHS = (0.6, 1.0, 1.4)
+
+
+def process_mixture(n_per_process, yields=(50.0, 400.0, 200.0), means=MIXTURE_MEANS,
+                    widths=MIXTURE_WIDTHS, n_noise_features=1, random_state=None):
+    """Processes p with features x ~ N(means[p], widths[p]^2 I) in two dimensions.
+
+    Each process has ``n_per_process`` events with weights summing to ``yields[p]``, so
+    ``g_p(x) = yields[p] phi_p(x) / sum_q yields[q] phi_q(x)`` with phi_p the Gaussian
+    densities. Process 0 (the default signal) is narrow and small.
+    """
+    rng = np.random.default_rng(random_state)
+    means = np.asarray(means, dtype=np.float64)
+    widths = np.asarray(widths, dtype=np.float64)
+    yields = np.asarray(yields, dtype=np.float64)
+    if not (means.shape == (yields.size, 2) and widths.shape == (yields.size,)):
+        raise ValueError("means (n_processes, 2), widths and yields (n_processes,) must agree")
+    target = np.repeat(np.arange(yields.size), n_per_process)
+    x = means[target] + widths[target, None] * rng.normal(size=(target.size, 2))
+    X = _with_noise(x, n_noise_features, rng)
+    weights = (yields / n_per_process)[target]
+
+    def fractions(X):
+        d2 = ((X[:, None, :2] - means[None, :, :]) ** 2).sum(axis=2)
+        log_density = -0.5 * d2 / widths ** 2 - 2.0 * np.log(widths) + np.log(yields)
+        log_density -= log_density.max(axis=1, keepdims=True)
+        density = np.exp(log_density)
+        return density / density.sum(axis=1, keepdims=True)
+
+    return MixtureToy(X, weights, target, fractions, yields)
 
 
 def _with_noise(x, n_noise_features, rng):

@@ -1,0 +1,491 @@
+"""Validation of surrogates against simulated samples: closure in bins and a classifier test.
+
+Both checks take events labelled by the base point they were simulated at, as
+``BoostedParametricTree.fit`` does, and compare, for every non-nominal point nu_k, the
+nominal sample reweighted by the surrogate's ``r(x|nu_k)`` with the sample simulated at
+nu_k. Use events that took no part in the surrogate's training: on training events the
+surrogate's own fluctuations make both checks look better than they are.
+
+- :func:`closure_test`: weighted histograms in quantile bins of every feature, chi2/ndf
+  (plot: :func:`plot_closure`).
+- :func:`classifier_two_sample_test`: a classifier trained to separate the reweighted
+  nominal sample from the varied one; its AUC on held-out events against the AUCs under
+  label permutations (plot: :func:`plot_two_sample`).
+"""
+from typing import List, NamedTuple
+
+import numpy as np
+from scipy import stats
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+
+from ._validation import as_rows, check_weights
+from .parametrization import _format_point
+
+
+# ------------------------------------------------------------------------------ inputs
+
+def _log_ratio_function(surrogate):
+    if hasattr(surrogate, "predict_log_ratio"):
+        return surrogate.predict_log_ratio
+    if callable(surrogate):
+        return surrogate
+    raise TypeError("surrogate must have predict_log_ratio(X, nu) or be a callable "
+                    f"f(X, nu) returning log r per event; got {surrogate!r}")
+
+
+def _labelled(X, nu, sample_weight):
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-d (n_samples, n_features), got shape {X.shape}")
+    nu = as_rows(nu, "nu", n_rows=X.shape[0])
+    weights = check_weights(sample_weight, X.shape[0])
+    points, slots = np.unique(nu, axis=0, return_inverse=True)
+    slots = slots.reshape(-1)
+    nominal = np.flatnonzero((points == 0).all(axis=1))
+    if nominal.size == 0:
+        raise ValueError("no nominal events (nu = 0): the checks reweight the nominal sample")
+    return X, weights, points, slots, int(nominal[0])
+
+
+def _select_points(points, nominal, requested):
+    if requested is None:
+        return [k for k in range(points.shape[0]) if k != nominal]
+    requested = as_rows(requested, "points")
+    if requested.shape[1] != points.shape[1]:
+        raise ValueError(f"points must have {points.shape[1]} columns, got {requested.shape[1]}")
+    chosen = []
+    for point in requested:
+        match = np.flatnonzero((points == point).all(axis=1))
+        if match.size == 0 or match[0] == nominal:
+            raise ValueError(f"no events at the point {_format_point(point)} (non-nominal "
+                             f"points present: {[_format_point(p) for p in points if p.any()]})")
+        chosen.append(int(match[0]))
+    return chosen
+
+
+def _reweighted_nominal(log_ratio, X_nominal, w_nominal, point):
+    log_r = np.asarray(log_ratio(X_nominal, point), dtype=np.float64).reshape(-1)
+    if log_r.shape != (X_nominal.shape[0],):
+        raise ValueError(f"the surrogate returned shape {log_r.shape} for "
+                         f"{X_nominal.shape[0]} events at one point")
+    if not np.isfinite(log_r).all():
+        raise ValueError(f"the surrogate's log ratio at {_format_point(point)} is not finite "
+                         "for some events")
+    return w_nominal * np.exp(log_r)
+
+
+# ----------------------------------------------------------------------------- closure
+
+class FeatureClosure(NamedTuple):
+    """Closure of one feature at one base point.
+
+    Attributes
+    ----------
+    feature : int
+    name : str
+    edges : ndarray, shape (n_bins + 1,)
+        Quantile bin edges of the varied sample; the outer bins extend to the data's range.
+    reweighted, reweighted_error : ndarray, shape (n_bins,)
+        The nominal sample weighted by ``w r(x|nu)``, and its standard error
+        ``sqrt(sum (w r)^2)``.
+    varied, varied_error : ndarray, shape (n_bins,)
+        The sample simulated at nu.
+    nominal : ndarray, shape (n_bins,)
+        The nominal sample without reweighting (for reference).
+    chi2 : float
+        ``sum (reweighted - varied)^2 / (reweighted_error^2 + varied_error^2)``.
+    ndf : int
+        Bins with entries, minus one with ``normalize=True``.
+    """
+
+    feature: int
+    name: str
+    edges: np.ndarray
+    reweighted: np.ndarray
+    reweighted_error: np.ndarray
+    varied: np.ndarray
+    varied_error: np.ndarray
+    nominal: np.ndarray
+    chi2: float
+    ndf: int
+
+    @property
+    def p_value(self):
+        return float(stats.chi2.sf(self.chi2, self.ndf)) if self.ndf > 0 else float("nan")
+
+
+class PointClosure(NamedTuple):
+    """Closure at one base point: one :class:`FeatureClosure` per feature."""
+
+    point: np.ndarray
+    features: List[FeatureClosure]
+
+    @property
+    def chi2_per_ndf(self):
+        """chi2/ndf of every feature, shape (n_features,)."""
+        return np.array([f.chi2 / f.ndf if f.ndf > 0 else np.nan for f in self.features])
+
+
+class ClosureResult(NamedTuple):
+    """Result of :func:`closure_test`; ``print`` it for a table.
+
+    The features' chi2 are computed from the same events, so they are correlated: compare
+    each with its own ndf rather than adding them up.
+    """
+
+    points: List[PointClosure]
+
+    def __str__(self):
+        if not self.points:
+            return "closure: no points"
+        names = [f.name for f in self.points[0].features]
+        width = max(12, *(len(n) + 2 for n in names))
+        lines = ["closure chi2/ndf (nominal reweighted by the surrogate vs varied sample)",
+                 f"{'nu':>16s}" + "".join(f"{n:>{width}s}" for n in names)]
+        for point in self.points:
+            cells = "".join(f"{f'{f.chi2:.1f}/{f.ndf}':>{width}s}" for f in point.features)
+            lines.append(f"{_format_point(point.point):>16s}{cells}")
+        return "\n".join(lines)
+
+    def max_chi2_per_ndf(self):
+        """The largest chi2/ndf over points and features."""
+        return float(np.nanmax([p.chi2_per_ndf for p in self.points]))
+
+
+def closure_test(surrogate, X, nu, sample_weight=None, *, points=None, n_bins=10,
+                 features=None, feature_names=None, normalize=False):
+    """Compare the reweighted nominal sample with each varied sample, feature by feature.
+
+    For every non-nominal base point nu_k and every feature, events are counted in
+    ``n_bins`` quantile bins of the sample simulated at nu_k: the nominal events with
+    weights ``w r(x|nu_k)`` against the varied events with weights ``w``. With a correct
+    surrogate and independent samples the chi2 follows a chi2 distribution with ndf = the
+    number of bins (chi2/ndf about 1).
+
+    Parameters
+    ----------
+    surrogate : object with ``predict_log_ratio(X, nu)``, or callable ``f(X, nu)``
+        The surrogate (BPT, FactorizedInterpolation, ...) or a function such as a toy's
+        true ``log_ratio``.
+    X : array-like, shape (n_samples, n_features)
+    nu : array-like, shape (n_samples,) or (n_samples, n_params)
+        The base point of each event; the nominal point must be present.
+    sample_weight : array-like, shape (n_samples,), optional
+    points : array-like, shape (m, n_params), optional
+        The points to check; default every non-nominal point present.
+    n_bins : int, default=10
+    features : list of int, optional
+        Columns to check; default all.
+    feature_names : list of str, optional
+        Names of all columns of X (for the table and plots).
+    normalize : bool, default=False
+        Scale the reweighted nominal to the varied total first (checks the shape only; one
+        degree of freedom less). Leave False when the surrogate should also get the rate
+        right, as a BPT does: its ratio includes the change of the total yield.
+
+    Returns
+    -------
+    ClosureResult
+    """
+    log_ratio = _log_ratio_function(surrogate)
+    X, weights, all_points, slots, nominal = _labelled(X, nu, sample_weight)
+    if not (isinstance(n_bins, (int, np.integer)) and n_bins >= 1):
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    columns = list(range(X.shape[1])) if features is None else [int(f) for f in features]
+    if any(not 0 <= c < X.shape[1] for c in columns):
+        raise ValueError(f"features must be column indices below {X.shape[1]}, got {columns}")
+    names = (list(feature_names) if feature_names is not None
+             else [f"x{c}" for c in range(X.shape[1])])
+    if len(names) != X.shape[1]:
+        raise ValueError(f"{len(names)} feature names for {X.shape[1]} features")
+    in_nominal = slots == nominal
+    X_nom, w_nom = X[in_nominal], weights[in_nominal]
+    results = []
+    for k in _select_points(all_points, nominal, points):
+        point = all_points[k]
+        in_varied = slots == k
+        X_var, w_var = X[in_varied], weights[in_varied]
+        w_rew = _reweighted_nominal(log_ratio, X_nom, w_nom, point)
+        if normalize:
+            w_rew = w_rew * (w_var.sum() / w_rew.sum())
+        results.append(PointClosure(point.copy(), [
+            _feature_closure(c, names[c], X_nom[:, c], w_nom, w_rew, X_var[:, c], w_var,
+                             n_bins, normalize) for c in columns]))
+    return ClosureResult(results)
+
+
+def _feature_closure(column, name, x_nominal, w_nominal, w_reweighted, x_varied, w_varied,
+                     n_bins, normalize):
+    finite_varied = x_varied[np.isfinite(x_varied)]
+    finite_all = np.concatenate([finite_varied, x_nominal[np.isfinite(x_nominal)]])
+    if finite_all.size == 0:
+        raise ValueError(f"feature {name} has no finite values")
+    edges = np.unique(np.quantile(finite_varied if finite_varied.size else finite_all,
+                                  np.linspace(0.0, 1.0, n_bins + 1)))
+    edges = np.unique(np.concatenate([[finite_all.min()], edges[1:-1], [finite_all.max()]]))
+    if edges.size < 2:
+        edges = np.array([edges[0], edges[0]])
+    n = edges.size - 1
+
+    def histogram(x, w):
+        keep = np.isfinite(x)   # missing values are left out of the comparison
+        bins = np.searchsorted(edges[1:-1], x[keep], side="right")
+        return (np.bincount(bins, weights=w[keep], minlength=n),
+                np.sqrt(np.bincount(bins, weights=w[keep] ** 2, minlength=n)))
+
+    reweighted, reweighted_error = histogram(x_nominal, w_reweighted)
+    varied, varied_error = histogram(x_varied, w_varied)
+    plain, _ = histogram(x_nominal, w_nominal)
+    variance = reweighted_error ** 2 + varied_error ** 2
+    filled = variance > 0
+    chi2 = float(np.sum((reweighted - varied)[filled] ** 2 / variance[filled]))
+    ndf = int(filled.sum()) - (1 if normalize else 0)
+    return FeatureClosure(column, name, edges, reweighted, reweighted_error, varied,
+                          varied_error, plain, chi2, ndf)
+
+
+def plot_closure(result, point=0, features=None, fig=None):
+    """Histograms of the reweighted nominal and the varied sample, with a ratio panel.
+
+    Parameters
+    ----------
+    result : ClosureResult or PointClosure
+    point : int, default=0
+        Which point of a ClosureResult.
+    features : list of int, optional
+        Positions in the result's feature list; default all.
+    fig : matplotlib Figure, optional
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    import matplotlib.pyplot as plt
+
+    closure = result.points[point] if isinstance(result, ClosureResult) else result
+    chosen = (closure.features if features is None
+              else [closure.features[i] for i in features])
+    if fig is None:
+        fig = plt.figure(figsize=(3.6 * len(chosen), 4.2))
+    grid = fig.add_gridspec(2, len(chosen), height_ratios=(3, 1), hspace=0.05)
+    for j, fc in enumerate(chosen):
+        top = fig.add_subplot(grid[0, j])
+        bottom = fig.add_subplot(grid[1, j], sharex=top)
+        centers = 0.5 * (fc.edges[1:] + fc.edges[:-1])
+        widths = np.diff(fc.edges)
+        widths = np.where(widths > 0, widths, 1.0)
+        top.stairs(fc.nominal / widths, fc.edges, color="0.6", ls=":", label="nominal")
+        top.stairs(fc.reweighted / widths, fc.edges, color="C0", label="nominal x r")
+        top.errorbar(centers, fc.varied / widths, yerr=fc.varied_error / widths, fmt="o",
+                     ms=3, color="k", label=f"nu = {_format_point(closure.point)}")
+        top.set_title(f"{fc.name}: chi2/ndf = {fc.chi2:.1f}/{fc.ndf}", fontsize="small")
+        top.tick_params(labelbottom=False)
+        if j == 0:
+            top.set_ylabel("weight / bin width")
+            top.legend(fontsize="x-small")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = fc.varied / fc.reweighted
+            error = np.sqrt(fc.varied_error ** 2 + (fc.varied * fc.reweighted_error
+                                                      / fc.reweighted) ** 2) / fc.reweighted
+        bottom.axhline(1.0, color="C0", lw=1)
+        bottom.errorbar(centers, ratio, yerr=error, fmt="o", ms=3, color="k")
+        bottom.set_xlabel(fc.name)
+        if j == 0:
+            bottom.set_ylabel("varied / (nominal x r)", fontsize="small")
+    return fig
+
+
+# ---------------------------------------------------------------------- two-sample test
+
+class TwoSampleResult(NamedTuple):
+    """Classifier two-sample test at one base point.
+
+    Attributes
+    ----------
+    point : ndarray, shape (n_params,)
+    auc : float
+        Weighted ROC AUC of the classifier on held-out events (varied vs reweighted nominal).
+    null_aucs : ndarray, shape (n_permutations,)
+        AUCs of the same scores with the held-out labels permuted.
+    p_value : float
+        ``(1 + #(null >= auc)) / (1 + n_permutations)``: small when the classifier separates
+        the samples better than chance.
+    n_train, n_test : int
+    """
+
+    point: np.ndarray
+    auc: float
+    null_aucs: np.ndarray
+    p_value: float
+    n_train: int
+    n_test: int
+
+
+class TwoSampleResults(NamedTuple):
+    """Result of :func:`classifier_two_sample_test`; ``print`` it for a table."""
+
+    results: List[TwoSampleResult]
+
+    def __getitem__(self, index):
+        return self.results[index]
+
+    def __len__(self):
+        return len(self.results)
+
+    def __iter__(self):
+        return iter(self.results)
+
+    def __str__(self):
+        lines = ["classifier two-sample test (varied vs nominal reweighted by the surrogate)",
+                 f"{'nu':>16s}{'AUC':>9s}{'null AUC (mean +- sd)':>24s}{'p-value':>10s}"]
+        for r in self.results:
+            null = f"{r.null_aucs.mean():.4f} +- {r.null_aucs.std():.4f}"
+            lines.append(f"{_format_point(r.point):>16s}{r.auc:9.4f}{null:>24s}"
+                         f"{r.p_value:10.4f}")
+        return "\n".join(lines)
+
+
+def weighted_auc(scores, labels, sample_weight=None):
+    """ROC AUC with event weights; tied scores count one half.
+
+    ``sum_{i: label 1} sum_{j: label 0} w_i w_j (1[s_i > s_j] + 1[s_i = s_j] / 2)``
+    divided by ``W_1 W_0``.
+    """
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    labels = np.asarray(labels).reshape(-1).astype(bool)
+    weights = check_weights(sample_weight, scores.size)
+    order = np.argsort(scores, kind="mergesort")
+    return _SortedScores(scores[order]).auc(labels[order], weights[order])
+
+
+class _SortedScores:
+    """Groups of tied scores, so that the AUC of many labelings costs O(n) each."""
+
+    def __init__(self, sorted_scores):
+        starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+        self.starts = starts
+
+    def auc(self, labels, weights):
+        positive = np.add.reduceat(weights * labels, self.starts)
+        negative = np.add.reduceat(weights * ~labels, self.starts)
+        total_pos, total_neg = positive.sum(), negative.sum()
+        if not (total_pos != 0 and total_neg != 0):
+            raise ValueError("the AUC needs weight in both classes")
+        below = np.cumsum(negative) - negative
+        return float(np.sum(positive * (below + 0.5 * negative)) / (total_pos * total_neg))
+
+
+def classifier_two_sample_test(surrogate, X, nu, sample_weight=None, *, points=None,
+                               classifier=None, test_fraction=0.5, n_permutations=200,
+                               random_state=None):
+    """Can a classifier tell the reweighted nominal sample from the varied one?
+
+    For every checked point nu_k: the nominal events (weights ``w r(x|nu_k)``, label 0) and
+    the events simulated at nu_k (weights ``w``, label 1) are split, stratified, into a
+    training and a test part; the classifier is trained on the first (each class
+    rescaled to the same total weight) and its weighted AUC measured on the second. If the
+    surrogate is right the two weighted samples have the same distribution and the AUC is
+    0.5 up to fluctuations; their size is estimated by recomputing the AUC of the same
+    test scores with the test labels permuted (the trained classifier does not depend on
+    the test events, so under the hypothesis the labels are exchangeable given the
+    scores, up to the difference of the two samples' weight distributions).
+
+    The classes are balanced for the training and the AUC does not depend on the classes'
+    totals, so this tests the shape of the distributions only; a wrong rate shows up in
+    :func:`closure_test` (with ``normalize=False``).
+
+    Parameters
+    ----------
+    surrogate : object with ``predict_log_ratio(X, nu)``, or callable ``f(X, nu)``
+    X : array-like, shape (n_samples, n_features)
+    nu : array-like, shape (n_samples,) or (n_samples, n_params)
+        The base point of each event; the nominal point must be present.
+    sample_weight : array-like, shape (n_samples,), optional
+    points : array-like, shape (m, n_params), optional
+        Default: every non-nominal point present.
+    classifier : scikit-learn classifier, optional
+        Default: ``HistGradientBoostingClassifier(max_iter=100, early_stopping=False)``.
+    test_fraction : float, default=0.5
+    n_permutations : int, default=200
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    TwoSampleResults
+        One :class:`TwoSampleResult` per point.
+    """
+    log_ratio = _log_ratio_function(surrogate)
+    X, weights, all_points, slots, nominal = _labelled(X, nu, sample_weight)
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
+    if not (isinstance(n_permutations, (int, np.integer)) and n_permutations >= 1):
+        raise ValueError(f"n_permutations must be a positive integer, got {n_permutations!r}")
+    rng = check_random_state(random_state)
+    template = (HistGradientBoostingClassifier(max_iter=100, early_stopping=False)
+                if classifier is None else classifier)
+    in_nominal = slots == nominal
+    X_nom, w_nom = X[in_nominal], weights[in_nominal]
+    results = []
+    for k in _select_points(all_points, nominal, points):
+        in_varied = slots == k
+        w_rew = _reweighted_nominal(log_ratio, X_nom, w_nom, all_points[k])
+        X_all = np.concatenate([X_nom, X[in_varied]])
+        w_all = np.concatenate([w_rew, weights[in_varied]])
+        labels = np.concatenate([np.zeros(X_nom.shape[0], dtype=int),
+                                 np.ones(int(in_varied.sum()), dtype=int)])
+        train, test = train_test_split(np.arange(labels.size), test_size=test_fraction,
+                                       stratify=labels, random_state=rng.randint(2**31))
+        w_train = w_all[train].copy()
+        for c in (0, 1):
+            # Balanced classes, mean weight 1: the classifier sees both samples equally.
+            in_class = labels[train] == c
+            w_train[in_class] *= 0.5 * train.size / w_train[in_class].sum()
+        model = clone(template)
+        if "random_state" in model.get_params():
+            model.set_params(random_state=rng.randint(2**31))
+        model.fit(X_all[train], labels[train], sample_weight=w_train)
+        scores = model.predict_proba(X_all[test])[:, 1]
+        order = np.argsort(scores, kind="mergesort")
+        sorted_scores = _SortedScores(scores[order])
+        test_labels = labels[test][order].astype(bool)
+        test_weights = w_all[test][order]
+        auc = sorted_scores.auc(test_labels, test_weights)
+        null = np.array([sorted_scores.auc(rng.permutation(test_labels), test_weights)
+                         for _ in range(n_permutations)])
+        p_value = (1.0 + np.sum(null >= auc)) / (1.0 + n_permutations)
+        results.append(TwoSampleResult(all_points[k].copy(), auc, null, float(p_value),
+                                       train.size, test.size))
+    return TwoSampleResults(results)
+
+
+def plot_two_sample(result, ax=None):
+    """Histogram of the permutation AUCs with the observed AUC marked.
+
+    Parameters
+    ----------
+    result : TwoSampleResult
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    low = min(result.null_aucs.min(), result.auc)
+    high = max(result.null_aucs.max(), result.auc)
+    pad = 0.1 * (high - low) + 1e-4
+    ax.hist(result.null_aucs, bins=30, range=(low - pad, high + pad), color="0.7",
+            label=f"label permutations ({result.null_aucs.size})")
+    ax.axvline(result.auc, color="C3", label=f"observed AUC {result.auc:.4f} "
+                                             f"(p = {result.p_value:.3g})")
+    ax.set_xlabel("AUC on held-out events")
+    ax.set_title(f"nu = {_format_point(result.point)}", fontsize="small")
+    ax.legend(fontsize="small")
+    return ax
+
