@@ -10,7 +10,9 @@ import pytest  # noqa: E402
 from bpt import BoostedParametricTree, toys  # noqa: E402
 from bpt.likelihood import (POI, BinnedProcess, BinnedRegion, BinnedSystematic, Model,  # noqa: E402
                             Normalization, Nuisance, Scale, impacts)
-from bpt.likelihood.plotting import plot_impacts, plot_loss_curves, plot_scan  # noqa: E402
+from bpt import closure_test  # noqa: E402
+from bpt.likelihood.plotting import (plot_closure, plot_impacts, plot_loss_curves,  # noqa: E402
+                                     plot_scan)
 
 
 @pytest.fixture(scope="module")
@@ -42,4 +44,13 @@ def test_plot_loss_curves():
     with pytest.raises(ValueError, match="no loss curve"):
         plot_loss_curves(BoostedParametricTree(n_estimators=2, early_stopping=False).fit(
             toy.X, toy.target, toy.weights))
+    plt.close("all")
+
+
+def test_plot_surrogate_closure():
+    toy = toys.sine_shape(5000, random_state=1)
+    model = BoostedParametricTree(n_estimators=10).fit(toy.X, toy.target, toy.weights)
+    result = closure_test(model, toy.X, toy.target, toy.weights, points=[[1.0]])
+    figure = plot_closure(result)
+    assert len(figure.axes) == 2  # the histograms and the ratio panel
     plt.close("all")

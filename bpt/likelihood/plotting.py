@@ -1,6 +1,13 @@
-"""Plots of fit results with matplotlib: profile scans, pulls and impacts, loss curves."""
+"""Plots of fit results with matplotlib: profile scans, pulls and impacts, loss curves.
+
+The surrogate closure plot (the nominal sample reweighted by a surrogate against a varied
+sample, per feature, with a ratio panel) is :func:`bpt.validation.plot_closure`, available
+here too.
+"""
 import numpy as np
 from scipy.stats import chi2
+
+from ..validation import plot_closure  # noqa: F401  (re-exported)
 
 
 def _axes(ax, **figure):
