@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from bpt.likelihood import (POI, Model, Normalization, Nuisance, Process, Scale, Systematic,
+from bpt.likelihood import (POI, Model, Normalization, Nuisance, Process, Systematic,
                             UnbinnedRegion, fit, profile_scan)
 from bpt.toy_analysis import PROCESSES, ToyAnalysis
 

@@ -20,7 +20,7 @@ from ..parametrization import Parametrization
 class _LinearInTerms:
     """Coefficients of a set of events, and the terms they multiply, for named parameters."""
 
-    def __init__(self, model, parameters, parametrization, coefficient_method):
+    def __init__(self, model, parameters, parametrization=None):
         self.model = model
         self.parameters = [parameters] if isinstance(parameters, str) else list(parameters)
         fitted = getattr(model, "parametrization_", None)
@@ -39,14 +39,11 @@ class _LinearInTerms:
                              f"names were given: {self.parameters}")
         self.parametrization = parametrization
         self.n_terms = parametrization.n_terms
-        self._coefficient_method = coefficient_method
 
     def coefficients(self, X):
         """Per-event coefficients, shape (n_events, n_terms)."""
-        if callable(self.model) and not hasattr(self.model, self._coefficient_method):
-            values = self.model(X)
-        else:
-            values = getattr(self.model, self._coefficient_method)(X)
+        predict = getattr(self.model, "predict", None)
+        values = predict(X) if predict is not None else self.model(X)
         values = np.asarray(values, dtype=np.float64).reshape(len(X), -1)
         if values.shape[1] != self.n_terms:
             raise ValueError(f"{type(self).__name__}: the surrogate returned {values.shape[1]} "
@@ -74,9 +71,6 @@ class PoiDependence(_LinearInTerms):
         Required for a plain function; a fitted estimator brings its own.
     """
 
-    def __init__(self, model, parameters, parametrization=None):
-        super().__init__(model, parameters, parametrization, "predict")
-
 
 class Systematic(_LinearInTerms):
     """A systematic effect on a process, ``S = exp(m(nu) . Delta(x))``.
@@ -90,9 +84,6 @@ class Systematic(_LinearInTerms):
     parametrization : Parametrization or spec, optional
         Required for a plain function; a fitted estimator brings its own.
     """
-
-    def __init__(self, model, parameters, parametrization=None):
-        super().__init__(model, parameters, parametrization, "predict")
 
 
 class LogRatioSystematic:

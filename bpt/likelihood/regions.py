@@ -176,11 +176,8 @@ class BinnedSystematic(Systematic):
     """
 
     def __init__(self, parameters, points, yields, parametrization="quadratic"):
-        names = [parameters] if isinstance(parameters, str) else list(parameters)
-        yields = _yields_per_point(yields)
-        points = np.asarray(points, dtype=np.float64).reshape(yields.shape[0], -1)
-        if not isinstance(parametrization, Parametrization):
-            parametrization = Parametrization.from_spec(parametrization, n_params=len(names))
+        names, points, yields, parametrization = _binned_inputs(parameters, points, yields,
+                                                                parametrization)
         nominal = np.flatnonzero((points == 0).all(axis=1))
         if nominal.size != 1:
             raise ValueError("BinnedSystematic: the points must contain the nominal point 0 "
@@ -215,20 +212,23 @@ class BinnedPoiDependence(PoiDependence):
     """
 
     def __init__(self, parameters, points, yields, parametrization="quadratic"):
-        names = [parameters] if isinstance(parameters, str) else list(parameters)
-        yields = _yields_per_point(yields)
-        _, table = coefficients_from_weights(yields.T, points, parametrization,
-                                             parameter_names=names)
-        if not isinstance(parametrization, Parametrization):
-            parametrization = Parametrization.from_spec(parametrization, n_params=len(names),
-                                                        param_names=names)
+        names, points, yields, parametrization = _binned_inputs(parameters, points, yields,
+                                                                parametrization)
+        _, table = coefficients_from_weights(yields.T, points, parametrization)
         self.n_bins = yields.shape[1]
         super().__init__(_PerBinTable(table), names, parametrization)
 
 
-def _yields_per_point(yields):
+def _binned_inputs(parameters, points, yields, parametrization):
+    """Parameter names, points (K + 1, P), yields (K + 1, n_bins) and the parametrization."""
+    names = [parameters] if isinstance(parameters, str) else list(parameters)
     yields = np.asarray(yields, dtype=np.float64)
-    return yields[:, None] if yields.ndim == 1 else yields
+    yields = yields[:, None] if yields.ndim == 1 else yields
+    points = np.asarray(points, dtype=np.float64).reshape(yields.shape[0], -1)
+    if not isinstance(parametrization, Parametrization):
+        parametrization = Parametrization.from_spec(parametrization, n_params=len(names),
+                                                    param_names=names)
+    return names, points, yields, parametrization
 
 
 def _check_components(name, poi, systematics):

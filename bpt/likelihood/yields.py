@@ -13,7 +13,6 @@ exact sums over the simulated events are the default.
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from .components import LogRatioSystematic
 
 GRID_POINTS = 41
 
