@@ -112,11 +112,7 @@ class Parametrization:
         ndarray, shape (n_terms,) or (m, n_terms)
         """
         points, single = self._as_points(nu)
-        values = np.ones((points.shape[0], self.n_terms))
-        for p in range(self.n_params):
-            powers = self.exponents[:, p]
-            if powers.any():
-                values *= points[:, p:p + 1] ** powers
+        values = _monomials(points, self.exponents)
         return values[0] if single else values
 
     def gradient(self, nu):
@@ -127,10 +123,7 @@ class Parametrization:
             exps = self.exponents.copy()
             coef = exps[:, p].astype(np.float64)
             exps[:, p] = np.maximum(exps[:, p] - 1, 0)
-            factor = np.ones((points.shape[0], self.n_terms))
-            for q in range(self.n_params):
-                factor *= points[:, q:q + 1] ** exps[:, q]
-            grad[:, :, p] = coef * factor
+            grad[:, :, p] = coef * _monomials(points, exps)
         return grad[0] if single else grad
 
     def design_matrix(self, points, description="points"):
@@ -173,10 +166,7 @@ class Parametrization:
                 exps[:, a] = np.maximum(exps[:, a] - 1, 0)
                 coef = coef * exps[:, b]
                 exps[:, b] = np.maximum(exps[:, b] - 1, 0)
-                factor = np.ones((points.shape[0], self.n_terms))
-                for q in range(self.n_params):
-                    factor *= points[:, q:q + 1] ** exps[:, q]
-                result[:, :, a, b] = result[:, :, b, a] = coef * factor
+                result[:, :, a, b] = result[:, :, b, a] = coef * _monomials(points, exps)
         return result[0] if single else result
 
     def term_index(self, term):
@@ -224,6 +214,15 @@ class Parametrization:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.exponents.setflags(write=False)
+
+
+def _monomials(points, exponents):
+    """prod_p points[:, p] ** exponents[:, p]: shape (n_points, n_terms)."""
+    values = np.ones((points.shape[0], exponents.shape[0]))
+    for p in range(exponents.shape[1]):
+        if exponents[:, p].any():
+            values *= points[:, p:p + 1] ** exponents[:, p]
+    return values
 
 
 def _format_point(point):

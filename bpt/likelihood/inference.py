@@ -108,6 +108,19 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
             hold[index] = True
             if value is not None:
                 vector[index] = value
+    if hold.all():
+        return FitResult(names, vector, float(objective(vector)), True)
+    free = ~hold
+    analytic = _has_hessian(objective)
+    if analytic and not minos:
+        solved = _newton(objective, vector, free, tolerance, hessian)
+        if solved is None and hessian is not None:
+            solved = _newton(objective, vector, free, tolerance, None)
+        if solved is not None:
+            result = FitResult(names, solved[0], solved[1], True, n_calls=solved[2])
+            if hesse:
+                _set_covariance(result, objective.hessian(solved[0]), free, names)
+            return result
     gradient = getattr(objective, "grad", None)
     # Migrad gets plain functions: iminuit inspects a cost object's attributes (it would pick
     # up ``hessian`` and, on its strategy-2 retry, then call a G2 function that is missing).
@@ -119,26 +132,13 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
     for name, (low, high), held in zip(names, objective.bounds, hold):
         minuit.limits[name] = (None if np.isinf(low) else low, None if np.isinf(high) else high)
         minuit.fixed[name] = bool(held)
-    if hold.all():
-        return FitResult(names, vector, float(objective(vector)), True)
-    free = ~hold
-    if getattr(objective, "has_hessian", False) and not minos:
-        solved = _newton(objective, vector, free, tolerance, hessian)
-        if solved is None and hessian is not None:
-            solved = _newton(objective, vector, free, tolerance, None)
-        if solved is not None:
-            result = FitResult(names, solved[0], solved[1], True, n_calls=solved[2])
-            if hesse:
-                curvature = objective.hessian(solved[0])
-                _set_covariance(result, curvature, free, names)
-            return result
     minuit.migrad()
     if not minuit.valid:
         minuit.strategy = 2
         minuit.migrad()
     result = FitResult(names, np.array(minuit.values), float(minuit.fval), bool(minuit.valid),
                        n_calls=int(minuit.nfcn))
-    if hesse and getattr(objective, "has_hessian", False):
+    if hesse and analytic:
         _set_covariance(result, objective.hessian(result.vector), free, names)
     elif hesse:
         minuit.hesse()
@@ -151,6 +151,10 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
         result.minos = {n: (float(minuit.merrors[n].lower), float(minuit.merrors[n].upper))
                         for n in chosen}
     return result
+
+
+def _has_hessian(objective):
+    return getattr(objective, "has_hessian", False)
 
 
 def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iterations=30):
@@ -259,8 +263,7 @@ def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE):
     if best is None:
         best = fit(objective, hesse=False, tolerance=tolerance)
     # The curvature changes slowly along a scan: the best fit's serves every point.
-    curvature = objective.hessian(best.vector) if getattr(objective, "has_hessian", False) \
-        else None
+    curvature = objective.hessian(best.vector) if _has_hessian(objective) else None
     u = np.empty(grid.size)
     vectors = np.empty((grid.size, len(names)))
     centre = best.vector[index]
@@ -300,8 +303,7 @@ def profile_interval(objective, parameter, cl=0.68, best=None, step=None,
     if step is None:
         step = best.errors.get(parameter) or 1.0
     low_bound, high_bound = objective.bounds[index]
-    curvature = objective.hessian(best.vector) if getattr(objective, "has_hessian", False) \
-        else None
+    curvature = objective.hessian(best.vector) if _has_hessian(objective) else None
 
     def q(value):
         result = fit(objective, fixed={parameter: value}, start=best.vector, hesse=False,

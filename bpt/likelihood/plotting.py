@@ -7,7 +7,9 @@ here too.
 import numpy as np
 from scipy.stats import chi2
 
-from ..validation import plot_closure  # noqa: F401  (re-exported)
+from ..validation import plot_closure
+
+__all__ = ["plot_closure", "plot_impacts", "plot_loss_curves", "plot_scan"]
 
 
 def _axes(ax, **figure):

@@ -73,24 +73,26 @@ class ProfileLikelihood:
                 hessian += 2.0 * hess
         return total, (gradient if with_gradient else None), (hessian if with_hessian else None)
 
+    def _evaluated(self, vector, with_gradient, with_hessian):
+        """(u, gradient, Hessian) at ``vector``, reusing the last pass if it computed enough."""
+        vector = np.asarray(vector, dtype=np.float64)
+        key = vector.tobytes()
+        if (key != self._cache_key or (with_gradient and self._cache[1] is None)
+                or (with_hessian and self._cache[2] is None)):
+            self._cache_key = key
+            self._cache = self._evaluate(vector, with_gradient or with_hessian, with_hessian)
+        return self._cache
+
     def value_and_gradient(self, vector):
         """u and its gradient at ``vector`` (one compiled pass per event set)."""
-        vector = np.asarray(vector, dtype=np.float64)
-        key = vector.tobytes()
-        if key != self._cache_key or self._cache[1] is None:
-            self._cache_key, self._cache = key, self._evaluate(vector, True)
-        return self._cache[:2]
+        return self._evaluated(vector, True, False)[:2]
 
     def __call__(self, vector):
-        vector = np.asarray(vector, dtype=np.float64)
-        key = vector.tobytes()
-        if key != self._cache_key:
-            # Minimizers ask for many values without gradients: skip its accumulation.
-            self._cache_key, self._cache = key, self._evaluate(vector, False)
-        return self._cache[0]
+        # Minimizers ask for many values without gradients: skip their accumulation.
+        return self._evaluated(vector, False, False)[0]
 
     def grad(self, vector):
-        return self.value_and_gradient(vector)[1]
+        return self._evaluated(vector, True, False)[1]
 
     @property
     def has_hessian(self):
@@ -99,11 +101,7 @@ class ProfileLikelihood:
 
     def hessian(self, vector):
         """The exact second derivatives of u (one compiled pass)."""
-        vector = np.asarray(vector, dtype=np.float64)
-        key = vector.tobytes()
-        if key != self._cache_key or self._cache[2] is None:
-            self._cache_key, self._cache = key, self._evaluate(vector, True, True)
-        return self._cache[2]
+        return self._evaluated(vector, True, True)[2]
 
     def vector(self, values=None):
         return self.model.parameters.vector(values)
