@@ -15,6 +15,7 @@ from numbers import Integral
 from ._core._common import openmp_max_threads
 
 CGROUP_ROOT = "/sys/fs/cgroup"
+PROC_CGROUP = "/proc/self/cgroup"
 
 
 def available_cpus():
@@ -46,7 +47,7 @@ def _read(path):
 def _cgroup_cpu_quota():
     """CPUs' worth of time per period allowed by the cgroup(s) of this process, or None."""
     quotas = []
-    membership = _read("/proc/self/cgroup") or ""
+    membership = _read(PROC_CGROUP) or ""
     for line in membership.splitlines():
         fields = line.split(":", 2)
         if len(fields) != 3:

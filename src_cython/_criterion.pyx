@@ -16,6 +16,10 @@ import numpy as np
 
 from ._common cimport index_t
 
+cdef enum:
+    # Events per chunk of a loss sum.
+    LOSS_CHUNK = 4096
+
 
 cdef class Criterion:
 
@@ -82,8 +86,9 @@ cdef class Criterion:
         cdef const double[:, ::1] dense_view
         cdef const double[::1] weight_view
         cdef const index_t[::1] slot_view
-        cdef Py_ssize_t i, d
-        cdef double total = 0.0
+        cdef Py_ssize_t i, d, c, lo, hi
+        cdef Py_ssize_t n_chunks = (n_samples + LOSS_CHUNK - 1) // LOSS_CHUNK
+        cdef double total
         cdef double* buffer
         if predictions.shape[1] != self.n_values:
             raise ValueError("predictions must have one column per term")
@@ -94,20 +99,33 @@ cdef class Criterion:
             slot_view = slots
         else:
             dense_view = dense
+        # Fixed chunks of events, each summed in order, then the chunks in order: the total
+        # does not depend on the number of threads.
+        partial_array = np.zeros(n_chunks)
+        cdef double[::1] partial = partial_array
         buffer = NULL
-        with nogil, parallel(num_threads=n_threads):
+        with nogil, parallel(num_threads=max(1, min(n_threads, n_chunks // 4))):
             # Per thread: a dense copy of one event's statistics, then the scratch space.
             buffer = <double*> malloc(width * sizeof(double))
-            for i in prange(n_samples, schedule="static"):
-                if one_hot:
-                    for d in range(n_stats):
-                        buffer[d] = 0.0
-                    buffer[slot_view[i]] = weight_view[i]
-                else:
-                    for d in range(n_stats):
-                        buffer[d] = dense_view[i, d]
-                total += self.event_loss(buffer, &predictions[i, 0], buffer + n_stats)
+            for c in prange(n_chunks, schedule="dynamic"):
+                lo = c * LOSS_CHUNK
+                hi = min(lo + LOSS_CHUNK, n_samples)
+                total = 0.0
+                for i in range(lo, hi):
+                    if one_hot:
+                        for d in range(n_stats):
+                            buffer[d] = 0.0
+                        buffer[slot_view[i]] = weight_view[i]
+                    else:
+                        for d in range(n_stats):
+                            buffer[d] = dense_view[i, d]
+                    total = total + self.event_loss(buffer, &predictions[i, 0],
+                                                    buffer + n_stats)
+                partial[c] = total
             free(buffer)
+        total = 0.0
+        for c in range(n_chunks):
+            total += partial[c]
         return total
 
     def _check_length(self, Py_ssize_t length):

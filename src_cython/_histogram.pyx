@@ -8,10 +8,12 @@ Events carry their statistic vector either densely, an (n_samples, n_stats) arra
 "one-hot", a weight and the slot it belongs to: a BPT event simulated at one base point
 contributes to a single slot, and the one-hot form adds one number instead of n_stats.
 
-The events of a node are shared out to the threads in contiguous ranges, each filling its
-own histogram (summed at the end). Within a range, events are taken in small blocks and
-every feature is filled from the block: an event's statistics are read from memory once,
-not once per feature.
+The features of a node are shared out to the threads in groups: every cell is the sum of
+its events in their order, whatever the number of threads, so histograms (and the trees
+grown from them) are bit-identical for any thread count, and no per-thread histograms need
+combining. Within a group, events are taken in small blocks and every feature of the group
+is filled from the block: an event's statistics are read from memory once per group, not
+once per feature.
 """
 cimport cython
 from cython.parallel cimport parallel, prange
@@ -21,8 +23,11 @@ import numpy as np
 from ._common cimport bin_t, index_t
 
 cdef enum:
-    # Fewer events than this per thread are not worth a thread-local histogram.
-    MIN_EVENTS_PER_THREAD = 20000
+    # Smaller nodes are filled by one thread, without a parallel region.
+    MIN_EVENTS_PARALLEL = 20000
+    # Work units (groups of features) per thread, taken dynamically: a thread that the
+    # operating system holds back leaves its remaining units to the others.
+    GROUPS_PER_THREAD = 2
     # Doubles of statistics per block: the block stays in the L1/L2 cache across features.
     BLOCK_DOUBLES = 4096
 
@@ -81,38 +86,45 @@ cdef class HistogramBuilder:
         and events are read directly instead of through the index array.
         """
         cdef Py_ssize_t n_node = stop - start
-        cdef Py_ssize_t n_chunks = max(1, min(self.n_threads, n_node // MIN_EVENTS_PER_THREAD))
-        cdef Py_ssize_t chunk_size = (n_node + n_chunks - 1) // n_chunks if n_node else 1
-        cdef Py_ssize_t hist_size = self.n_features * self.n_bins * (self.n_stats + 1)
-        cdef Py_ssize_t c, lo, hi
+        cdef Py_ssize_t n_groups = 1
+        cdef Py_ssize_t g, f_lo, f_hi
         cdef const index_t* indices = NULL
         cdef double* stat_buffer = NULL
         cdef index_t* slot_buffer = NULL
-        partial_array = np.zeros((n_chunks, self.n_features, self.n_bins, self.n_stats + 1))
-        cdef double[:, :, :, ::1] partial = partial_array
+        histogram_array = self.new_histogram()
+        cdef double[:, :, ::1] histogram = histogram_array
         if n_node == 0:
-            return partial_array[0]
+            return histogram_array
         if not all_samples:
             indices = &sample_indices[start]
-        with nogil, parallel(num_threads=n_chunks):
+        if n_node >= MIN_EVENTS_PARALLEL:
+            n_groups = min(self.n_features, self.n_threads * GROUPS_PER_THREAD)
+        if n_groups == 1:
             stat_buffer = <double*> malloc(self.block_size * self.n_stats * sizeof(double))
             slot_buffer = <index_t*> malloc(self.block_size * sizeof(index_t))
-            for c in prange(n_chunks, schedule="static"):
-                lo = c * chunk_size
-                hi = min(lo + chunk_size, n_node)
-                self._fill(&partial[c, 0, 0, 0], indices, start, lo, hi, stat_buffer,
-                           slot_buffer)
+            with nogil:
+                self._fill(&histogram[0, 0, 0], indices, start, 0, n_node, 0, self.n_features,
+                           stat_buffer, slot_buffer)
             free(stat_buffer)
             free(slot_buffer)
-        if n_chunks == 1:
-            return partial_array[0]
-        return partial_array.sum(axis=0)
+            return histogram_array
+        with nogil, parallel(num_threads=min(self.n_threads, n_groups)):
+            stat_buffer = <double*> malloc(self.block_size * self.n_stats * sizeof(double))
+            slot_buffer = <index_t*> malloc(self.block_size * sizeof(index_t))
+            for g in prange(n_groups, schedule="dynamic"):
+                f_lo = g * self.n_features // n_groups
+                f_hi = (g + 1) * self.n_features // n_groups
+                self._fill(&histogram[0, 0, 0], indices, start, 0, n_node, f_lo, f_hi,
+                           stat_buffer, slot_buffer)
+            free(stat_buffer)
+            free(slot_buffer)
+        return histogram_array
 
     cdef void _fill(self, double* hist, const index_t* indices, Py_ssize_t start,
-                    Py_ssize_t lo, Py_ssize_t hi, double* stat_buffer,
-                    index_t* slot_buffer) noexcept nogil:
+                    Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t f_lo, Py_ssize_t f_hi,
+                    double* stat_buffer, index_t* slot_buffer) noexcept nogil:
         """Add events lo..hi of the node (positions in ``indices``, or ``start + position``
-        in the training set when ``indices`` is NULL) to ``hist``."""
+        in the training set when ``indices`` is NULL) to features f_lo..f_hi of ``hist``."""
         cdef Py_ssize_t n_stats = self.n_stats, width = self.n_stats + 1
         cdef Py_ssize_t feature_stride = self.n_bins * width
         cdef Py_ssize_t block_lo, block_hi, m, j, d, f, event
@@ -140,7 +152,7 @@ cdef class HistogramBuilder:
                             stat_buffer[j * n_stats + d] = self.dense[event, d]
                 block_stats = stat_buffer
                 block_slots = slot_buffer
-            for f in range(self.n_features):
+            for f in range(f_lo, f_hi):
                 if indices == NULL:
                     if self.one_hot:
                         _add_one_hot(hist + f * feature_stride, &self.binned[f, start + block_lo],

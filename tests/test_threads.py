@@ -1,0 +1,133 @@
+"""Thread counts: capped to the CPUs the process may use, results independent of them,
+long predictions interruptible."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import bpt
+from bpt import BoostedInformationTree, BoostedParametricTree, _threads, toys
+from bpt._core._common import openmp_enabled
+
+
+@pytest.fixture
+def eight_cpus(monkeypatch):
+    """Pretend the process may use 8 CPUs, so that n_jobs=4 really runs 4 threads."""
+    monkeypatch.setattr(_threads, "available_cpus", lambda: 8)
+
+
+@pytest.fixture(scope="module")
+def sine():
+    # Above the size at which histograms are filled in parallel.
+    return toys.sine_shape(30_000, random_state=5)
+
+
+def assert_same_model(a, b, X):
+    ea, eb = a._ensemble, b._ensemble
+    assert np.array_equal(ea.nodes, eb.nodes)
+    assert np.array_equal(ea.values, eb.values)
+    assert np.array_equal(ea.baseline, eb.baseline)
+    assert np.array_equal(a.train_loss_, b.train_loss_)
+    assert np.array_equal(a.validation_loss_, b.validation_loss_)
+    assert np.array_equal(a.predict(X), b.predict(X))
+
+
+@pytest.mark.skipif(not openmp_enabled(), reason="the core was built without OpenMP")
+def test_parametric_tree_is_bit_identical_for_any_n_jobs(sine, eight_cpus):
+    models = [BoostedParametricTree("quadratic", n_estimators=5, max_depth=4,
+                                    min_samples_leaf=100, early_stopping=True,
+                                    n_iter_no_change=50, random_state=0, n_jobs=n_jobs)
+              .fit(sine.X, sine.target, sine.weights) for n_jobs in (1, 2, 4)]
+    assert models[0].validation_loss_.size == 6
+    for other in models[1:]:
+        assert_same_model(models[0], other, sine.X)
+    # Predictions alone, with a thread count the fit did not use.
+    assert np.array_equal(models[0].set_params(n_jobs=3).predict(sine.X),
+                          models[0].set_params(n_jobs=1).predict(sine.X))
+
+
+@pytest.mark.skipif(not openmp_enabled(), reason="the core was built without OpenMP")
+@pytest.mark.parametrize("loss", ["squared_error", "cross_entropy"])
+def test_information_tree_is_bit_identical_for_any_n_jobs(loss, eight_cpus):
+    toy = toys.quadratic_sine(30_000, random_state=3)
+    models = [BoostedInformationTree("quadratic", loss=loss, n_estimators=4, max_depth=4,
+                                     min_samples_leaf=100, verbose=0, early_stopping=True,
+                                     n_iter_no_change=50, random_state=0, n_jobs=n_jobs)
+              .fit(toy.X, toy.target) for n_jobs in (1, 2, 4)]
+    for other in models[1:]:
+        assert_same_model(models[0], other, toy.X)
+
+
+def test_thread_requests_are_capped_to_the_available_cpus():
+    limit = _threads.available_cpus()
+    assert 1 <= limit <= (os.cpu_count() or 1)
+    assert _threads.effective_n_threads(100_000) == limit
+    assert _threads.effective_n_threads(-1) == limit
+    assert _threads.effective_n_threads(-100_000) == 1
+    assert 1 <= _threads.effective_n_threads(None) <= limit
+    assert _threads.effective_n_threads(np.int64(1)) == 1
+    for bad in (0, 1.5, "2", True):
+        with pytest.raises(ValueError, match="n_jobs must be None or a non-zero integer"):
+            _threads.effective_n_threads(bad)
+
+
+def test_huge_n_jobs_in_fit_predict_and_model_file(tmp_path):
+    toy = toys.sine_shape(3000, random_state=0)
+    model = BoostedParametricTree(n_estimators=3, n_jobs=100_000).fit(toy.X, toy.target,
+                                                                      toy.weights)
+    path = tmp_path / "model.json"
+    bpt.save(model, path)
+    loaded = bpt.load(path)
+    assert loaded.get_params()["n_jobs"] == 100_000
+    reference = model.set_params(n_jobs=1).predict(toy.X)
+    assert np.array_equal(loaded.predict(toy.X), reference)
+
+
+def test_cgroup_quota_limits_the_cpus(tmp_path, monkeypatch):
+    root = tmp_path / "cgroup"
+    (root / "batch" / "job").mkdir(parents=True)
+    (root / "batch" / "cpu.max").write_text("150000 100000\n")  # 1.5 CPUs on the parent
+    (root / "batch" / "job" / "cpu.max").write_text("max 100000\n")
+    membership = tmp_path / "membership"
+    membership.write_text("0::/batch/job\n")
+    monkeypatch.setattr(_threads, "CGROUP_ROOT", str(root))
+    monkeypatch.setattr(_threads, "PROC_CGROUP", str(membership))
+    assert _threads._cgroup_cpu_quota() == pytest.approx(1.5)
+    assert _threads.available_cpus() == min(2, len(os.sched_getaffinity(0)))
+    membership.write_text("0::/\n")
+    assert _threads._cgroup_cpu_quota() is None
+
+
+INTERRUPTED_PREDICTION = textwrap.dedent("""
+    import os, signal, threading, time
+    import numpy as np
+    from bpt import BoostedParametricTree, toys
+
+    toy = toys.sine_shape(4000, random_state=0)
+    model = BoostedParametricTree(n_estimators=20, max_depth=6, min_samples_leaf=5,
+                                  early_stopping=False, n_jobs=1).fit(toy.X, toy.target)
+    # The same trees many times over: a prediction of a few minutes.
+    model._ensemble.roots = np.tile(model._ensemble.roots, 200)
+    X = np.random.default_rng(0).uniform(-3, 3, size=(2_000_000, 1))
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    tic = time.perf_counter()
+    try:
+        model.predict(X)
+    except KeyboardInterrupt:
+        print("interrupted after", time.perf_counter() - tic)
+    else:
+        print("finished after", time.perf_counter() - tic)
+""")
+
+
+def test_ctrl_c_interrupts_a_long_prediction():
+    result = subprocess.run([sys.executable, "-c", INTERRUPTED_PREDICTION], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    outcome, _, seconds = result.stdout.strip().rpartition(" ")
+    assert outcome == "interrupted after", result.stdout
+    # The signal arrives after 0.5 s; it must be honoured within a second.
+    assert float(seconds) < 1.5
