@@ -44,13 +44,18 @@ class BinMapper:
         self.missing_bin = max_bins
         self.n_bins = max_bins + 1
 
-    def fit(self, X):
-        n_samples, n_features = X.shape
+    def fit(self, X, rows=None):
+        """Thresholds from the events ``X`` (or its rows ``rows``), one column at a time:
+        neither ``X`` nor the subsample is copied whole."""
+        n_features = X.shape[1]
+        n_samples = X.shape[0] if rows is None else len(rows)
         rng = np.random.default_rng(self.random_state)
         if self.subsample is not None and n_samples > self.subsample:
-            rows = np.sort(rng.choice(n_samples, self.subsample, replace=False))
-            X = X[rows]
-        return self.set_thresholds([_feature_thresholds(X[:, f], self.max_bins, self.strategy)
+            subsample = np.sort(rng.choice(n_samples, self.subsample, replace=False))
+            rows = subsample if rows is None else rows[subsample]
+        elif rows is None:
+            rows = slice(None)
+        return self.set_thresholds([_feature_thresholds(X[rows, f], self.max_bins, self.strategy)
                                     for f in range(n_features)])
 
     def set_thresholds(self, thresholds):
@@ -66,11 +71,20 @@ class BinMapper:
         self._n_thresholds = (self.n_bins_non_missing_ - 1).astype(np.int32)
         return self
 
-    def transform(self, X):
-        """Binned features, feature-major: uint8 array of shape (n_features, n_samples)."""
-        binned = np.empty((X.shape[1], X.shape[0]), dtype=np.uint8)
+    def transform(self, X, rows=None):
+        """Binned features, feature-major: uint8 array of shape (n_features, n_samples).
+
+        With ``rows`` (int32 indices into ``X``), the events ``X[rows]`` in that order,
+        without copying ``X``.
+        """
+        if rows is not None:
+            rows = np.ascontiguousarray(rows, dtype=np.int32)
+            if rows.size and not (0 <= rows.min() and rows.max() < X.shape[0]):
+                raise ValueError("rows must index the rows of X")
+        n_rows = X.shape[0] if rows is None else rows.size
+        binned = np.empty((X.shape[1], n_rows), dtype=np.uint8)
         map_to_bins(X, self._padded, self._n_thresholds, self.missing_bin, binned,
-                    self.n_threads)
+                    self.n_threads, rows)
         return binned
 
     def split_threshold(self, feature, bin_threshold):

@@ -74,14 +74,16 @@ class BaseBoostedTree(BaseEstimator):
         rng = check_random_state(self.random_state)
         early_stopping = self._early_stopping_enabled(X.shape[0])
         if early_stopping:
-            X_train, X_val, train, validation = self._validation_split(X, statistics, rng)
+            train_rows, val_rows, train, validation = self._validation_split(X, statistics, rng)
         else:
-            X_train, X_val, train, validation = X, None, statistics, None
+            train_rows, val_rows, train, validation = None, None, statistics, None
 
-        bin_mapper = BinMapper(self.max_bins, self.bin_strategy,
-                               random_state=rng.randint(2**31), n_threads=n_threads).fit(X_train)
-        binned = bin_mapper.transform(X_train)
-        binned_val = bin_mapper.transform(X_val) if early_stopping else None
+        # X is binned once, row by row in the order of the split: neither part is copied.
+        bin_mapper = BinMapper(self.max_bins, self.bin_strategy, random_state=rng.randint(2**31),
+                               n_threads=n_threads).fit(X, train_rows)
+        binned = bin_mapper.transform(X, train_rows)
+        binned_val = bin_mapper.transform(X, val_rows) if early_stopping else None
+        del train_rows, val_rows
 
         root_sums = train.sums()
         min_weight = np.maximum(self.min_weight_leaf,
@@ -97,7 +99,7 @@ class BaseBoostedTree(BaseEstimator):
         track_loss = early_stopping or self.verbose > 0
         refresh = criterion.refreshes_statistics
         targets = train.copy() if (track_loss or refresh) else None
-        n_train, n_values = X_train.shape[0], criterion.n_values
+        n_train, n_values = binned.shape[1], criterion.n_values
         predictions = np.zeros((n_train, n_values)) if (track_loss or refresh) else None
         if refresh:
             predictions[:] = baseline
@@ -115,7 +117,7 @@ class BaseBoostedTree(BaseEstimator):
                             self.max_leaf_nodes, self.min_samples_leaf, n_threads)
         train_loss, val_loss = [], []
         if early_stopping:
-            val_predictions = np.tile(baseline, (X_val.shape[0], 1))
+            val_predictions = np.tile(baseline, (binned_val.shape[1], 1))
             val_norm = validation.sums()[0]
 
         def record_losses():
@@ -131,7 +133,7 @@ class BaseBoostedTree(BaseEstimator):
         if self.verbose:
             print(f"{type(self).__name__}: {n_train} training events, {X.shape[1]} features, "
                   f"{train.n_stats} statistics, {n_values} terms"
-                  + (f", {X_val.shape[0]} validation events" if early_stopping else ""))
+                  + (f", {binned_val.shape[1]} validation events" if early_stopping else ""))
 
         for iteration in range(1, self.n_estimators + 1):
             tic = time.perf_counter()
@@ -196,9 +198,9 @@ class BaseBoostedTree(BaseEstimator):
         except ValueError as exc:
             raise ValueError(f"cannot hold out validation_fraction={self.validation_fraction} "
                              f"of the events for early stopping: {exc}") from exc
-        train_idx.sort()
-        val_idx.sort()
-        return X[train_idx], X[val_idx], statistics.take(train_idx), statistics.take(val_idx)
+        train_idx = np.sort(train_idx).astype(np.int32)
+        val_idx = np.sort(val_idx).astype(np.int32)
+        return train_idx, val_idx, statistics.take(train_idx), statistics.take(val_idx)
 
     def _should_stop(self, losses):
         n = self.n_iter_no_change

@@ -2,7 +2,7 @@
 from cython.parallel cimport prange
 from libc.math cimport isnan
 
-from ._common cimport bin_t
+from ._common cimport bin_t, index_t
 
 ctypedef fused real_t:
     float
@@ -14,19 +14,26 @@ def map_to_bins(const real_t[:, :] X,
                 const int[::1] n_thresholds,
                 int missing_bin,
                 bin_t[:, ::1] binned,
-                int n_threads):
-    """Fill ``binned[f, i]`` with the bin of ``X[i, f]``.
+                int n_threads,
+                const index_t[::1] rows=None):
+    """Fill ``binned[f, i]`` with the bin of ``X[i, f]``, or of ``X[rows[i], f]``.
+
+    ``rows`` (each in ``0..n_samples - 1``) selects and orders the events without a copy
+    of ``X``.
 
     The bin is the number of thresholds strictly below the value, so ``x <= thresholds[f, b]``
     exactly when the bin is ``<= b``. NaN goes to ``missing_bin``.
     """
-    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
-    cdef Py_ssize_t i, f
+    cdef bint select = rows is not None
+    cdef Py_ssize_t n_samples = rows.shape[0] if select else X.shape[0]
+    cdef Py_ssize_t n_features = X.shape[1]
+    cdef Py_ssize_t i, f, row
     cdef int lo, hi, mid
     cdef double x
     for i in prange(n_samples, nogil=True, schedule="static", num_threads=n_threads):
+        row = rows[i] if select else i
         for f in range(n_features):
-            x = X[i, f]
+            x = X[row, f]
             if isnan(x):
                 binned[f, i] = missing_bin
                 continue

@@ -131,3 +131,31 @@ def test_ctrl_c_interrupts_a_long_prediction():
     assert outcome == "interrupted after", result.stdout
     # The signal arrives after 0.5 s; it must be honoured within a second.
     assert float(seconds) < 1.5
+
+
+def test_binning_selected_rows_equals_binning_a_copy(rng=np.random.default_rng(2)):
+    from bpt._binning import BinMapper
+
+    X = rng.normal(size=(5000, 3))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    rows = rng.permutation(5000)[:3000].astype(np.int32)
+    mapper = BinMapper(max_bins=40, subsample=1000, random_state=0)
+    by_rows = mapper.fit(X, rows).transform(X, rows)
+    thresholds = mapper.thresholds_
+    copy = BinMapper(max_bins=40, subsample=1000, random_state=0).fit(X[rows])
+    for mine, theirs in zip(thresholds, copy.thresholds_):
+        assert np.array_equal(mine, theirs)
+    assert np.array_equal(by_rows, copy.transform(X[rows]))
+    with pytest.raises(ValueError, match="rows must index the rows of X"):
+        mapper.transform(X, np.array([0, 5000], dtype=np.int32))
+
+
+def test_early_stopping_does_not_copy_the_features():
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
+    try:
+        from early_stopping_memory import peak_fraction
+    finally:
+        sys.path.pop(0)
+    # Copying the training part of X alone would cost 0.9 x the input.
+    fraction, _ = peak_fraction(300_000, 20)
+    assert fraction <= 0.6
