@@ -185,3 +185,175 @@ def test_valid_fit_has_no_reason(model):
     assert result.valid and result.reason == ""
     assert result["mu"] == pytest.approx(1.5, abs=1e-3)
     assert result["es"] == pytest.approx(0.3, abs=1e-3)
+
+
+def test_nuisance_width_zero_named():
+    with pytest.raises(ValueError, match=r"Nuisance\('es'\): width must be a positive finite"):
+        Nuisance("es", width=0)
+    with pytest.raises(ValueError, match="nominal must be a finite number"):
+        Parameter("x", nominal=np.nan)
+
+
+# ----------------------------------------------------------------------------- estimators
+
+@pytest.fixture(scope="module")
+def sine():
+    return toys.sine_shape(3000, random_state=0)
+
+
+def bpt_model(**params):
+    options = dict(n_estimators=8, early_stopping=False, min_samples_leaf=40)
+    options.update(params)
+    return BoostedParametricTree("linear", **options)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300, 1e-150])
+def test_information_tree_weight_scale(scale):
+    toy = toys.quadratic_sine(3000, random_state=0)
+    reference = BoostedInformationTree(n_estimators=8, early_stopping=False).fit(toy.X,
+                                                                                toy.target)
+    scaled = BoostedInformationTree(n_estimators=8, early_stopping=False).fit(
+        toy.X, toy.target, np.full(3000, scale))
+    assert scaled.n_iter_ == reference.n_iter_ == 8
+    np.testing.assert_allclose(scaled.predict(toy.X), reference.predict(toy.X), atol=1e-12)
+
+
+def test_parametric_tree_weight_scale(sine):
+    reference = bpt_model().fit(sine.X, sine.target, sine.weights)
+    scaled = bpt_model().fit(sine.X, sine.target, sine.weights * 1e306)
+    np.testing.assert_allclose(scaled.predict(sine.X), reference.predict(sine.X), atol=1e-12)
+
+
+def test_statistics_that_overflow_are_named():
+    toy = toys.quadratic_sine(500, random_state=0)
+    with pytest.raises(ValueError, match="weights times targets.*overflow"):
+        BoostedInformationTree(n_estimators=2).fit(toy.X, toy.target * 1e10,
+                                                   np.full(500, 1e300))
+
+
+def test_failed_refit_leaves_the_model_unchanged(sine):
+    model = bpt_model().fit(sine.X, sine.target, sine.weights)
+    before = model.predict(sine.X)
+    state = {k: v for k, v in model.__dict__.items()}
+    model.set_params(max_bins=300)
+    with pytest.raises(ValueError, match="max_bins must be an integer between 2 and 255"):
+        model.fit(sine.X, sine.target, sine.weights)
+    model.set_params(max_bins=255, parametrization="cubic")
+    two_points = np.isin(sine.target[:, 0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="cannot determine"):
+        model.fit(sine.X[two_points], sine.target[two_points])
+    assert model.parametrization_ is state["parametrization_"]
+    assert model.base_points_ is state["base_points_"]
+    np.testing.assert_array_equal(model.predict(sine.X), before)
+    with pytest.raises(ValueError, match="weights must have shape"):
+        model.fit_weights(sine.X, np.ones((len(sine.X), 5)), [0.0, 1.0])
+    np.testing.assert_array_equal(model.predict(sine.X), before)
+
+
+def test_continuous_nu_is_refused(sine):
+    n = len(sine.X)
+    nu = np.random.default_rng(0).normal(size=n)
+    nu[:100] = 0.0
+    with pytest.raises(ValueError, match=rf"distinct base points for {n} events.*fit_weights"):
+        bpt_model().fit(sine.X, nu)
+
+
+@pytest.mark.parametrize("point", [[np.nan], [np.inf]])
+def test_non_finite_parameter_point_in_predict(sine, point):
+    model = bpt_model().fit(sine.X, sine.target, sine.weights)
+    with pytest.raises(ValueError, match="nu must be finite"):
+        model.predict_log_ratio(sine.X[:3], point)
+    with pytest.raises(ValueError, match="nu must be finite"):
+        model.predict_ratio(sine.X[:3], [[0.5], point])
+
+
+def test_string_feature_column_is_named(sine):
+    X = sine.X.astype(object)
+    X[3, 0] = "abc"
+    with pytest.raises(ValueError, match="X must be numeric"):
+        bpt_model().fit(X, sine.target)
+
+
+def test_empty_dataset_at_a_base_point(sine):
+    X = sine.X
+    with pytest.raises(ValueError, match=r"dataset 1 \(base point nu=\(1\)\) has no events"):
+        bpt_model().fit_datasets([X[:1000], X[:0], X[1000:2000]], [0.0, 1.0, -1.0])
+
+
+# ------------------------------------------------------------------------------ model files
+
+import gzip  # noqa: E402
+import json  # noqa: E402
+
+import bpt  # noqa: E402
+from bpt.export import evaluator  # noqa: E402
+from bpt.export import format as model_format  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def saved_document(sine):
+    model = bpt_model(n_estimators=3, max_depth=2).fit(sine.X, sine.target, sine.weights)
+    return model_format.to_document(model)
+
+
+def _set_node(field, index, value):
+    return lambda d: d["ensemble"]["nodes"][field].__setitem__(index, value)
+
+
+@pytest.mark.parametrize("corrupt, message", [
+    (_set_node("threshold", 0, "nan"), "'threshold' is NaN at an internal node"),
+    (_set_node("threshold", 0, "abc"), r"threshold'\[0\] must be a number"),
+    (lambda d: d["ensemble"]["nodes"].__setitem__("is_leaf", ["no", "yes"]), "0/1 flags"),
+    (_set_node("missing_go_to_left", 0, "false"), "0/1 flags"),
+    (lambda d: d["ensemble"]["values"][0].__setitem__(0, "nan"), "values must be finite"),
+    (lambda d: d["ensemble"]["baseline"].__setitem__(0, "inf"), "baseline must be finite"),
+    (lambda d: d.__setitem__("n_features", "abc"), "n_features must be an integer"),
+    (lambda d: d.__setitem__("n_features", -1), "n_features must be an integer"),
+    (lambda d: d.__setitem__("n_features", 1e9), "n_features must be an integer"),
+    (_set_node("left", 0, 2**63), "'left' has entries outside"),
+    (_set_node("right", 0, True), "'right' must contain integers only"),
+    (_set_node("left", 0, 2), "cycle or a shared node"),
+    (lambda d: d["base_points"].__setitem__(0, ["nan"]), "base_points must be finite"),
+    (lambda d: d["parametrization"].__setitem__("exponents", [[-1]]), "outside 0..64"),
+    (lambda d: d["binning"]["thresholds"].__setitem__(0, [2.0, 1.0]), "increasing"),
+    (lambda d: d["binning"].__setitem__("missing_bin", 300), "missing_bin must be"),
+    (lambda d: d["params"].__setitem__("max_bins", 1000), "invalid params: max_bins"),
+])
+def test_hostile_model_fields_are_refused(saved_document, tmp_path, corrupt, message):
+    document = json.loads(json.dumps(saved_document))
+    corrupt(document)
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(document))
+    readers = [bpt.load] + ([] if "params" in message else [evaluator.load])
+    for reader in readers:
+        with pytest.raises(ValueError, match=message):
+            reader(path)
+
+
+def test_compressed_bomb_is_refused_before_expanding(tmp_path):
+    path = tmp_path / "bomb.json.gz"
+    # 64 MiB of spaces in front of a document: compresses to about 64 KiB.
+    with gzip.open(path, "wb") as f:
+        for _ in range(64):
+            f.write(b" " * (1 << 20))
+        f.write(b"{}")
+    assert path.stat().st_size < 1 << 20
+    for reader in (bpt.load, evaluator.load):
+        with pytest.raises(ValueError, match="larger than"):
+            reader(path, max_bytes=1 << 20)
+
+
+def test_deeply_nested_json_is_refused(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    for reader in (bpt.load, evaluator.load):
+        with pytest.raises(ValueError, match="nested too deeply"):
+            reader(path)
+
+
+def test_truncated_gzip_is_refused(saved_document, tmp_path):
+    data = gzip.compress(json.dumps(saved_document).encode())
+    path = tmp_path / "cut.json.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="corrupt gzip data"):
+        bpt.load(path)
