@@ -81,7 +81,14 @@ class ProfileLikelihood:
         if (key != self._cache_key or (with_gradient and self._cache[1] is None)
                 or (with_hessian and self._cache[2] is None)):
             self._cache_key = key
-            self._cache = self._evaluate(vector, with_gradient or with_hessian, with_hessian)
+            with np.errstate(over="ignore", invalid="ignore"):
+                value, gradient, hessian = self._evaluate(vector, with_gradient or with_hessian,
+                                                          with_hessian)
+            if not np.isfinite(value):
+                # Overflow (e.g. at extreme parameter values) or an event with R <= 0: u has
+                # no finite value here, and no slope.
+                value = np.inf
+            self._cache = (value, gradient, hessian)
         return self._cache
 
     def _checked(self, vector):
