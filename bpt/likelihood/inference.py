@@ -41,8 +41,8 @@ class FitResult:
     valid : bool
         Whether the result is a finite interior minimum: the minimizer converged, u and
         every value are finite, no free parameter sits at a bound, the model's expected
-        yields are positive there, and the curvature of u is positive definite in the free
-        parameters (every one of them constrained by the data or a constraint term).
+        yields are positive there, and (when ``hesse``) the curvature of u is positive
+        definite in the free parameters (every one constrained by the data or a constraint).
     errors : dict
         Hesse (parabolic) uncertainties of the free parameters.
     covariance : ndarray or None
@@ -116,12 +116,12 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
                 vector[index] = value
     if hold.all():
         return _conclude(FitResult(names, vector, float(objective(vector)), True), objective,
-                         ~hold)
+                         ~hold, hesse)
     free = ~hold
     start_u = float(objective(vector))
     if not np.isfinite(start_u):
         # No minimizer can move from a point where u has no finite value or slope.
-        return _conclude(FitResult(names, vector, start_u, False), objective, free)
+        return _conclude(FitResult(names, vector, start_u, False), objective, free, hesse)
     analytic = _has_hessian(objective)
     if analytic and not minos:
         solved = _newton(objective, vector, free, tolerance, hessian)
@@ -131,7 +131,7 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
             result = FitResult(names, solved[0], solved[1], True, n_calls=solved[2])
             if hesse:
                 _set_covariance(result, objective.hessian(solved[0]), free, names)
-            return _conclude(result, objective, free)
+            return _conclude(result, objective, free, hesse)
     gradient = getattr(objective, "grad", None)
     # Migrad gets plain functions: iminuit inspects a cost object's attributes (it would pick
     # up ``hessian`` and, on its strategy-2 retry, then call a G2 function that is missing).
@@ -161,13 +161,13 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
         minuit.minos(*chosen, cl=cl)
         result.minos = {n: (float(minuit.merrors[n].lower), float(minuit.merrors[n].upper))
                         for n in chosen}
-    return _conclude(result, objective, free)
+    return _conclude(result, objective, free, hesse)
 
 
-def _conclude(result, objective, free):
+def _conclude(result, objective, free, hesse=True):
     """Set ``result.valid`` and ``result.reason`` from :func:`_assess`; a result whose u or
     values are not finite keeps no uncertainties (they would describe no minimum)."""
-    result.valid, result.reason = _assess(result, objective, free)
+    result.valid, result.reason = _assess(result, objective, free, hesse)
     if not (np.isfinite(result.u) and np.isfinite(result.vector).all()):
         result.errors, result.covariance, result.minos = {}, None, {}
     return result
@@ -181,13 +181,14 @@ BOUND_TOLERANCE = 1e-6
 SINGULAR_CURVATURE = 1e-10
 
 
-def _assess(result, objective, free):
+def _assess(result, objective, free, hesse=True):
     """Whether ``result`` is a finite interior minimum of ``objective``: ``(valid, reason)``.
 
-    Checked in order: the minimizer's own verdict; u and the values finite; no free
+    Checked in order: u and the values finite; the minimizer's own verdict; no free
     parameter at a bound; the model (if the objective has one) a valid density there, with
-    positive expected yields; the curvature of u over the free parameters positive definite
-    (a zero direction is a parameter, or combination, that nothing constrains).
+    positive expected yields; with ``hesse``, the curvature of u over the free parameters
+    positive definite (a zero direction is a parameter, or combination, that nothing
+    constrains). Without ``hesse`` (scan points) the curvature is not computed again.
     """
     names = list(result.names)
     if not np.isfinite(result.u):
@@ -209,7 +210,7 @@ def _assess(result, objective, free):
         problems = model.invalid_ratios(result.vector)
         if problems:
             return False, "the model is not a valid density here: " + "; ".join(problems)
-    if not free.any():
+    if not free.any() or not hesse:
         return True, ""
     curvature = _curvature(objective, result)
     if curvature is None:
