@@ -357,3 +357,12 @@ def test_truncated_gzip_is_refused(saved_document, tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="corrupt gzip data"):
         bpt.load(path)
+
+
+def test_two_sample_test_on_a_handful_of_events_warns():
+    from bpt import classifier_two_sample_test
+    X = np.random.default_rng(0).normal(size=(6, 1))
+    nu = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    with pytest.warns(RuntimeWarning, match="only 1 held-out events.*almost no power"):
+        classifier_two_sample_test(lambda X, nu: np.zeros(len(X)), X, nu, n_permutations=5,
+                                   random_state=0)
