@@ -94,11 +94,13 @@ def read_document(path, max_bytes=None):
     limit = MAX_DOCUMENT_BYTES if max_bytes is None else int(max_bytes)
     with open(path, "rb") as f:
         raw = f.read(limit + 1)
-    if raw[:2] == _GZIP_MAGIC:
+    compressed = raw[:2] == _GZIP_MAGIC
+    if compressed:
         raw = _bounded_gunzip(path, limit)
     if len(raw) > limit:
-        raise ValueError(f"{path} is larger than {limit} bytes, the limit for a model file "
-                         "(pass max_bytes to read larger files)")
+        raise ValueError(f"{path} is larger than {limit} bytes"
+                         + (" once decompressed" if compressed else "")
+                         + ", the limit for a model file (pass max_bytes to read larger files)")
     try:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
