@@ -3,6 +3,7 @@
 A concrete estimator turns its inputs into per-event statistics and a criterion, then calls
 :meth:`BaseBoostedTree._boost`; everything after that is criterion-agnostic.
 """
+import functools
 import time
 import warnings
 from numbers import Integral, Real
@@ -27,6 +28,21 @@ AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
 # Weights below this fraction of a statistic's total count as zero in a node: a histogram
 # obtained by subtraction leaves rounding residue where a child has no events of a slot.
 RELATIVE_WEIGHT_TOLERANCE = 1e-10
+
+
+def atomic_fit(fit_method):
+    """Decorate a fit method so that the estimator's fitted state changes only when it
+    succeeds: on any exception (bad input, interruption) the previous state is restored."""
+    @functools.wraps(fit_method)
+    def fit(self, *args, **kwargs):
+        previous = dict(self.__dict__)
+        try:
+            return fit_method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous)
+            raise
+    return fit
 
 
 class BaseBoostedTree(BaseEstimator):
@@ -70,6 +86,8 @@ class BaseBoostedTree(BaseEstimator):
             ``min_weight`` (n_stats,) is the admissibility bound per statistic.
         """
         self._check_hyperparameters()
+        # Leaf values and splits do not depend on the scale of the weights; bounds on them do.
+        weight_scale = statistics.normalize()
         n_threads = effective_n_threads(self.n_jobs)
         rng = check_random_state(self.random_state)
         early_stopping = self._early_stopping_enabled(X.shape[0])
@@ -86,7 +104,7 @@ class BaseBoostedTree(BaseEstimator):
         del train_rows, val_rows
 
         root_sums = train.sums()
-        min_weight = np.maximum(self.min_weight_leaf,
+        min_weight = np.maximum(self.min_weight_leaf / weight_scale,
                                 RELATIVE_WEIGHT_TOLERANCE * np.abs(root_sums))
         criterion = make_criterion(train, min_weight)
         baseline = criterion.baseline(root_sums)
@@ -146,6 +164,8 @@ class BaseBoostedTree(BaseEstimator):
             if nodes.size == 1:
                 break  # no admissible split: every further tree would be a single leaf
             values *= self.learning_rate
+            with np.errstate(over="ignore"):   # gains in units of the weights given
+                nodes["gain"] *= weight_scale
             self._apply_leaves(criterion, grower.sample_indices, leaf_starts, leaf_stops,
                                values[leaves], predictions, train, n_threads)
             if refresh:
@@ -245,9 +265,14 @@ class BaseBoostedTree(BaseEstimator):
 
     def _validate_X(self, X, reset):
         # NaN marks a missing value; infinities are rejected by the check.
-        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
-                             ensure_all_finite="allow-nan", order="C",
-                             ensure_min_samples=2 if reset else 1)
+        try:
+            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
+                                 ensure_all_finite="allow-nan", order="C",
+                                 ensure_min_samples=2 if reset else 1)
+        except ValueError as exc:
+            if "could not convert" not in str(exc):
+                raise
+            raise ValueError(f"X must be numeric (every feature column float): {exc}") from None
 
     # ------------------------------------------------------------------------- prediction
 
@@ -260,9 +285,12 @@ class BaseBoostedTree(BaseEstimator):
         """m(point) for the parameter point(s) passed to predict_*; keeps the (P,)/(m, P) shape."""
         check_is_fitted(self, "_ensemble")
         try:
-            return self.parametrization_.values(point)
-        except ValueError as exc:
+            values = self.parametrization_.values(point)
+        except (TypeError, ValueError) as exc:
             raise ValueError(f"{argument}: {exc}") from None
+        if not np.isfinite(values).all():
+            raise ValueError(f"{argument} must be finite, got {np.asarray(point).tolist()}")
+        return values
 
     @property
     def feature_importances_(self):

@@ -53,6 +53,25 @@ class EventStatistics:
     def copy(self):
         return self.take(slice(None))
 
+    def normalize(self):
+        """Divide every statistic in place by a power of two that brings the largest
+        magnitude to [1, 2); returns the factor (1 when it is already there, or all zero).
+
+        Powers of two scale exactly, so the fit is the same as with the original weights,
+        but sums of squares of weights like 1e300 or 1e-300 neither overflow nor underflow.
+        """
+        values = self.weights if self.one_hot else self.dense
+        largest = float(np.abs(values).max(initial=0.0))
+        if not np.isfinite(largest):
+            raise ValueError("the per-event statistics (weights, or weights times targets) "
+                             "are not finite: they overflow float64")
+        if largest == 0.0:
+            return 1.0
+        factor = float(np.ldexp(1.0, int(np.frexp(largest)[1]) - 1))
+        if factor != 1.0:
+            values /= factor
+        return factor
+
     def sums(self):
         """Total of every statistic over the events, shape (n_stats,)."""
         if self.one_hot:

@@ -2,7 +2,7 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._boosting import BaseBoostedTree
+from ._boosting import BaseBoostedTree, atomic_fit
 from ._core._information_criterion import (CrossEntropyInformationCriterion,
                                            SquaredErrorInformationCriterion)
 from ._statistics import EventStatistics
@@ -84,6 +84,7 @@ bin_mapper_
         self.base_points = base_points
         self.loss = loss
 
+    @atomic_fit
     def fit(self, X, y, sample_weight=None):
         """Fit from per-event ratio coefficients.
 
@@ -107,8 +108,9 @@ bin_mapper_
             raise ValueError(f"the total weight is {weights.sum():.6g} (zero or negative); the "
                              "events need a positive yield")
         point_terms = self._resolve_model(t.shape[1])
-        statistics = EventStatistics(t.shape[1] + 1,
-                                     dense=np.column_stack([weights, weights[:, None] * t]))
+        with np.errstate(over="ignore"):   # an overflow is reported by the fit
+            statistics = EventStatistics(t.shape[1] + 1,
+                                         dense=np.column_stack([weights, weights[:, None] * t]))
         if self.loss == "cross_entropy":
             yields = statistics.sums()[0] + point_terms @ statistics.sums()[1:]
             for p in np.flatnonzero(~(yields > 0)):

@@ -2,13 +2,18 @@
 import numpy as np
 from sklearn.utils.validation import check_consistent_length
 
-from ._boosting import BaseBoostedTree
+from ._boosting import BaseBoostedTree, atomic_fit
 from ._core._parametric_criterion import ParametricCriterion
 from ._statistics import EventStatistics
 from ._validation import as_rows, check_weights, real_array, require_target
 from .parametrization import _format_point
 
 _NU = "nu, the base point of each event"
+# Labelled events come from a few base points: more distinct points than MAX_BASE_POINTS,
+# or than max(FEW_BASE_POINTS, n_events / MIN_EVENTS_PER_BASE_POINT), is a continuous label.
+MAX_BASE_POINTS = 1000
+FEW_BASE_POINTS = 20
+MIN_EVENTS_PER_BASE_POINT = 10
 
 
 class BoostedParametricTree(BaseBoostedTree):
@@ -93,6 +98,7 @@ Parametrization, default="quadratic"
     (1,)
     """
 
+    @atomic_fit
     def fit(self, X, y, sample_weight=None):
         """Fit from events labelled by the base point they were simulated at.
 
@@ -138,6 +144,9 @@ Parametrization, default="quadratic"
             if X_k.ndim != 2:
                 raise ValueError(f"dataset {k} must be a 2-d array of features, got shape "
                                  f"{X_k.shape}")
+            if X_k.shape[0] == 0:
+                raise ValueError(f"dataset {k} (base point nu="
+                                 f"{_format_point(nu_points[k])}) has no events")
             features.append(X_k)
             weights.append(check_weights(w_k, X_k.shape[0], f"weights of dataset {k}"))
             slots.append(np.full(X_k.shape[0], k))
@@ -147,6 +156,7 @@ Parametrization, default="quadratic"
         nu = nu_points[np.concatenate(slots)]
         return self.fit(np.concatenate(features), nu, np.concatenate(weights))
 
+    @atomic_fit
     def fit_weights(self, X, weights, nu_points):
         """Fit from events that carry one weight per base point.
 
@@ -186,6 +196,17 @@ Parametrization, default="quadratic"
         check_consistent_length(X, nu)
         weights = check_weights(sample_weight, X.shape[0])
         points, slots = _group_by_point(nu)
+        n_points, n_events = points.shape[0], X.shape[0]
+        allowed = min(MAX_BASE_POINTS,
+                      max(FEW_BASE_POINTS, n_events // MIN_EVENTS_PER_BASE_POINT))
+        if n_points > allowed:
+            raise ValueError(
+                f"y (nu) has {n_points} distinct base points for {n_events} events (at most "
+                f"{allowed} here: {FEW_BASE_POINTS} or one per {MIN_EVENTS_PER_BASE_POINT} "
+                f"events, up to {MAX_BASE_POINTS}): nu gives the base point each event was "
+                "simulated at, not a "
+                "continuous label. Group the events into a few base points, or give each "
+                "event its weights at a few points with fit_weights.")
         return EventStatistics(points.shape[0], weights=weights, slots=slots), points
 
     def _fit_base_points(self, X, statistics, points):

@@ -12,6 +12,7 @@ surrogate's own fluctuations make both checks look better than they are.
   nominal sample from the varied one; its AUC on held-out events against the AUCs under
   label permutations (plot: :func:`plot_two_sample`).
 """
+import warnings
 from typing import List, NamedTuple
 
 import numpy as np
@@ -23,6 +24,10 @@ from sklearn.utils import check_random_state
 
 from ._validation import as_rows, check_weights
 from .parametrization import _format_point
+
+# Below this many held-out events in either sample the two-sample test warns: it cannot
+# reject anything.
+MIN_HELD_OUT_EVENTS = 20
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -438,6 +443,12 @@ def classifier_two_sample_test(surrogate, X, nu, sample_weight=None, *, points=N
                                  np.ones(int(in_varied.sum()), dtype=int)])
         train, test = train_test_split(np.arange(labels.size), test_size=test_fraction,
                                        stratify=labels, random_state=rng.randint(2**31))
+        fewest = int(np.bincount(labels[test], minlength=2).min())
+        if fewest < MIN_HELD_OUT_EVENTS:
+            warnings.warn(f"classifier_two_sample_test at nu={_format_point(all_points[k])}: "
+                          f"only {fewest} held-out events in the smaller sample (fewer than "
+                          f"{MIN_HELD_OUT_EVENTS}); the test has almost no power and its "
+                          "p-value says little", RuntimeWarning, stacklevel=2)
         w_train = w_all[train].copy()
         for c in (0, 1):
             # Balanced classes, mean weight 1: the classifier sees both samples equally.

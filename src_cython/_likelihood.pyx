@@ -72,6 +72,9 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
     """
     cdef Py_ssize_t n = coefficients.shape[0], n_processes = rate.shape[0]
     cdef Py_ssize_t n_columns = coefficients.shape[1]
+    _check_layout(yield_weights, data_weights, fractions, coefficients, ratio_start,
+                  ratio_stop, shape_start, shape_stop, terms, rate, rate_minus_one, extra_log,
+                  event_weights)
     cdef Py_ssize_t n_chunks = max(1, min(n_threads, n // 10000))
     cdef Py_ssize_t chunk_size = (n + n_chunks - 1) // n_chunks if n else 1
     cdef Py_ssize_t width = n_processes + n_columns
@@ -101,10 +104,10 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
     cdef Py_ssize_t[::1] invalid = partial_invalid
     cdef double[:, ::1] gradient = partial_gradient
     cdef double[:, ::1] work = scratch
-    if extra_log is not None:
+    if extra_log is not None and n:
         extra = extra_log
         extra_ptr = &extra[0, 0]
-    if event_weights is not None:
+    if event_weights is not None and n:
         stored = event_weights
         stored_ptr = &stored[0, 0]
     if n == 0:
@@ -144,6 +147,36 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
     fisher_sum = partial_fisher.sum(axis=0)
     fisher_sum = np.triu(fisher_sum) + np.triu(fisher_sum, 1).T
     return result + ((fisher_sum, partial_first.sum(axis=0), partial_second.sum(axis=0)),)
+
+
+def _check_layout(yield_weights, data_weights, fractions, coefficients, ratio_start,
+                  ratio_stop, shape_start, shape_stop, terms, rate, rate_minus_one, extra_log,
+                  event_weights):
+    """Raise ValueError unless every array matches the event count, the number of
+    processes and the coefficient columns: the pass below trusts these lengths."""
+    n, n_columns, n_processes = coefficients.shape[0], coefficients.shape[1], rate.shape[0]
+    for name, array in (("yield_weights", yield_weights), ("data_weights", data_weights)):
+        if array.shape[0] != n:
+            raise ValueError(f"{name} has {array.shape[0]} entries for {n} events")
+    if fractions.shape[0] != n or fractions.shape[1] != n_processes:
+        raise ValueError(f"fractions must have shape ({n}, {n_processes}), got "
+                         f"({fractions.shape[0]}, {fractions.shape[1]})")
+    for name, array in (("rate_minus_one", rate_minus_one), ("ratio_start", ratio_start),
+                        ("ratio_stop", ratio_stop), ("shape_start", shape_start),
+                        ("shape_stop", shape_stop)):
+        if array.shape[0] != n_processes:
+            raise ValueError(f"{name} has {array.shape[0]} entries for {n_processes} processes")
+    if terms.shape[0] != n_columns:
+        raise ValueError(f"terms has {terms.shape[0]} entries for {n_columns} columns")
+    for start, stop in ((ratio_start, ratio_stop), (shape_start, shape_stop)):
+        for p in range(n_processes):
+            if not 0 <= start[p] <= stop[p] <= n_columns:
+                raise ValueError(f"column range {start[p]}:{stop[p]} of process {p} is outside "
+                                 f"0..{n_columns}")
+    for name, array in (("extra_log", extra_log), ("event_weights", event_weights)):
+        if array is not None and (array.shape[0] != n or array.shape[1] != n_processes
+                                  or not array.flags.c_contiguous):
+            raise ValueError(f"{name} must be a C-contiguous ({n}, {n_processes}) array")
 
 
 cdef struct _Layout:

@@ -23,6 +23,7 @@ EXPECTED_FAILED_CHECKS = {
     "check_sample_weights_shape": NO_NOMINAL_POINT + " (test_bad_input: wrong weight shape)",
     "check_sample_weights_not_overwritten": NO_NOMINAL_POINT + " (test_inputs_not_modified)",
     "check_fit2d_1feature": NO_NOMINAL_POINT + " (the closure tests fit one feature)",
+    "check_sample_weights_pandas_series": NO_NOMINAL_POINT + " (test_weights_as_lists)",
 }
 
 

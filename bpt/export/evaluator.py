@@ -49,6 +49,7 @@ read back exactly; the non-finite values JSON lacks are written as the strings `
 """
 import gzip
 import json
+import zlib
 
 import numpy as np
 
@@ -59,14 +60,25 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # Events per block in predict: keeps the (events x trees) work arrays around 2 MiB each,
 # which measured fastest (larger blocks fall out of the cache).
 _BLOCK_ELEMENTS = 1 << 18
+# Largest JSON text of a model file read by default (plain, or after decompression).
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+# Bounds on fields that size arrays or loops: far above any fitted model.
+MAX_FEATURES = 10_000_000
+MAX_EXPONENT = 64
+MAX_BINS = 255
+_NON_FINITE = ("inf", "-inf", "nan")
+_INDEX_MAX = 2**31 - 1
 
 
-def read_document(path):
+def read_document(path, max_bytes=None):
     """Read and check the JSON document of a model file (plain or gzip-compressed).
 
     Parameters
     ----------
     path : str or path-like
+    max_bytes : int, optional
+        Largest JSON text accepted, compressed or not (default ``MAX_DOCUMENT_BYTES``,
+        512 MiB): decompression stops, and the file is refused, before expanding past it.
 
     Returns
     -------
@@ -76,18 +88,37 @@ def read_document(path):
     Raises
     ------
     ValueError
-        If the file is not a bpt model file, or was written in another format version.
+        If the file is not a bpt model file, was written in another format version, is
+        larger than ``max_bytes`` or nested more deeply than JSON parsing allows.
     """
+    limit = MAX_DOCUMENT_BYTES if max_bytes is None else int(max_bytes)
     with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == _GZIP_MAGIC:
-        raw = gzip.decompress(raw)
+        raw = f.read(limit + 1)
+    compressed = raw[:2] == _GZIP_MAGIC
+    if compressed:
+        raw = _bounded_gunzip(path, limit)
+    if len(raw) > limit:
+        raise ValueError(f"{path} is larger than {limit} bytes"
+                         + (" once decompressed" if compressed else "")
+                         + ", the limit for a model file (pass max_bytes to read larger files)")
     try:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path} is not a bpt model file: it is not JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path} is not a bpt model file: its JSON is nested too deeply") \
+            from None
     check_document(document, str(path))
     return document
+
+
+def _bounded_gunzip(path, limit):
+    """Decompress a gzip file, reading at most ``limit + 1`` bytes of output."""
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path} is not a bpt model file: corrupt gzip data ({exc})") from None
 
 
 def check_document(document, source="the document"):
@@ -106,17 +137,72 @@ def check_document(document, source="the document"):
                          f"expected one of {ESTIMATORS}")
 
 
-def floats(values):
-    """float64 array from JSON numbers, where non-finite values are the strings inf/-inf/nan."""
-    return np.array([float(v) for v in values], dtype=np.float64)
+def floats(values, name="values"):
+    """float64 array from a list of JSON numbers, where the strings "inf", "-inf" and "nan"
+    stand for the non-finite values; anything else is a ValueError naming ``name``."""
+    if not isinstance(values, list):
+        raise ValueError(f"{name} must be a list of numbers, got {type(values).__name__}")
+    array = np.array(values) if values else np.zeros(0)
+    if array.ndim == 1 and array.dtype.kind in "fi":
+        return array.astype(np.float64)
+    result = np.empty(len(values))
+    for i, value in enumerate(values):
+        if isinstance(value, str) and value in _NON_FINITE:
+            result[i] = float(value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            result[i] = float(value)
+        else:
+            raise ValueError(f"{name}[{i}] must be a number or one of {_NON_FINITE}, got "
+                             f"{value!r}")
+    return result
 
 
-def float_rows(rows, n_columns):
+def float_rows(rows, n_columns, name="values"):
     """2-d float64 array, shape (len(rows), n_columns), from a list of rows."""
-    flat = [float(v) for row in rows for v in row]
-    if len(flat) != len(rows) * n_columns:
-        raise ValueError(f"expected rows of {n_columns} numbers")
-    return np.array(flat, dtype=np.float64).reshape(len(rows), n_columns)
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise ValueError(f"{name} must be a list of rows of numbers")
+    if any(len(row) != n_columns for row in rows):
+        raise ValueError(f"{name}: expected rows of {n_columns} numbers")
+    flat = floats([v for row in rows for v in row], name)
+    return flat.reshape(len(rows), n_columns)
+
+
+def integers(values, name, low, high):
+    """int64 array from a list of JSON integers within [low, high]."""
+    if not isinstance(values, list):
+        raise ValueError(f"{name} must be a list of integers, got {type(values).__name__}")
+    if not values:
+        return np.zeros(0, dtype=np.int64)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        bad = next(v for v in values if not isinstance(v, int) or isinstance(v, bool))
+        raise ValueError(f"{name} must contain integers only, got {bad!r}")
+    if min(values) < low or max(values) > high:
+        raise ValueError(f"{name} has entries outside {low}..{high}")
+    return np.array(values, dtype=np.int64)
+
+
+def integer(value, name, low, high):
+    """A JSON integer within [low, high]."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer between {low} and {high}, got {value!r}")
+    return value
+
+
+def flags(values, name):
+    """bool array from a list of 0/1 integers (or JSON booleans)."""
+    if not isinstance(values, list) or not all(v in (0, 1) and isinstance(v, (int, bool))
+                                               for v in values):
+        raise ValueError(f"{name} must be a list of 0/1 flags")
+    return np.array(values, dtype=bool).reshape(-1)
+
+
+def strings(values, name, length=None):
+    """A list of strings (of ``length`` entries when given)."""
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"{name} must be a list of strings")
+    if length is not None and len(values) != length:
+        raise ValueError(f"{name} has {len(values)} entries, expected {length}")
+    return list(values)
 
 
 class Model:
@@ -149,46 +235,80 @@ class Model:
         self.document = document
         try:
             self._read(document)
-        except (KeyError, TypeError, AttributeError) as exc:
+        except (KeyError, TypeError, AttributeError, IndexError) as exc:
             raise ValueError(f"incomplete or malformed bpt model file: {type(exc).__name__} "
                              f"{exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"malformed bpt model file: {exc}") from None
         self._check_structure()
         self._prepare_walk()
 
     def _read(self, document):
         self.estimator = document["estimator"]
         parametrization = document["parametrization"]
-        self.param_names = list(parametrization["param_names"])
-        self.term_names = list(parametrization["term_names"])
+        if not isinstance(parametrization, dict):
+            raise ValueError("parametrization must be an object")
+        self.param_names = strings(parametrization["param_names"], "param_names")
         n_params = len(self.param_names)
-        self.exponents = np.array(parametrization["exponents"], dtype=np.int64).reshape(
-            -1, n_params)
-        self.n_features = int(document["n_features"])
+        if n_params == 0:
+            raise ValueError("param_names must name at least one parameter")
+        exponents = parametrization["exponents"]
+        if not isinstance(exponents, list) or not exponents or \
+                not all(isinstance(row, list) and len(row) == n_params for row in exponents):
+            raise ValueError(f"exponents must be a non-empty list of rows of {n_params} "
+                             "integers")
+        self.exponents = integers([e for row in exponents for e in row], "exponents", 0,
+                                  MAX_EXPONENT).reshape(-1, n_params)
+        if not self.exponents.any(axis=1).all():
+            raise ValueError("exponents: a term with all exponents zero is a constant")
+        self.term_names = strings(parametrization["term_names"], "term_names",
+                                  self.exponents.shape[0])
+        self.n_features = integer(document["n_features"], "n_features", 1, MAX_FEATURES)
         names = document.get("feature_names")
-        self.feature_names = None if names is None else [str(n) for n in names]
+        self.feature_names = None if names is None else strings(names, "feature_names",
+                                                                self.n_features)
         ensemble = document["ensemble"]
-        self.baseline = floats(ensemble["baseline"])
+        self.baseline = floats(ensemble["baseline"], "baseline")
         n_terms = self.baseline.size
         nodes = ensemble["nodes"]
-        self.feature = np.array(nodes["feature"], dtype=np.int64)
-        self.threshold = floats(nodes["threshold"])
-        self.missing_go_to_left = np.array(nodes["missing_go_to_left"], dtype=bool)
-        self.is_leaf = np.array(nodes["is_leaf"], dtype=bool)
-        self.left = np.array(nodes["left"], dtype=np.int64)
-        self.right = np.array(nodes["right"], dtype=np.int64)
-        self.values = float_rows(ensemble["values"], n_terms)
-        self.roots = np.array(ensemble["roots"], dtype=np.int64)
+        if not isinstance(nodes, dict):
+            raise ValueError("ensemble nodes must be an object of per-node arrays")
+        self.is_leaf = flags(nodes["is_leaf"], "node field 'is_leaf'")
+        self.missing_go_to_left = flags(nodes["missing_go_to_left"],
+                                        "node field 'missing_go_to_left'")
+        self.feature = integers(nodes["feature"], "node field 'feature'", -1, _INDEX_MAX)
+        self.threshold = floats(nodes["threshold"], "node field 'threshold'")
+        self.left = integers(nodes["left"], "node field 'left'", -1, _INDEX_MAX)
+        self.right = integers(nodes["right"], "node field 'right'", -1, _INDEX_MAX)
+        self.values = float_rows(ensemble["values"], n_terms, "ensemble values")
+        self.roots = integers(ensemble["roots"], "tree roots", 0, _INDEX_MAX)
+        self.base_points = float_rows(document.get("base_points", []), n_params, "base_points")
+        binning = document.get("binning")
+        if binning is not None:
+            self._check_binning(binning)
+
+    def _check_binning(self, binning):
+        if not isinstance(binning, dict):
+            raise ValueError("binning must be an object")
+        missing_bin = integer(binning["missing_bin"], "binning missing_bin", 2, MAX_BINS)
+        thresholds = binning["thresholds"]
+        if not isinstance(thresholds, list) or len(thresholds) != self.n_features:
+            raise ValueError(f"binning thresholds must be one list per feature "
+                             f"({self.n_features})")
+        for f, values in enumerate(thresholds):
+            values = floats(values, f"binning thresholds of feature {f}")
+            if values.size > missing_bin - 1 or not np.isfinite(values).all() \
+                    or (np.diff(values) <= 0).any():
+                raise ValueError(f"binning thresholds of feature {f} must be at most "
+                                 f"{missing_bin - 1} finite, increasing numbers")
 
     # ------------------------------------------------------------------------------ checks
 
     def _check_structure(self):
         n_nodes = self.feature.size
-        if self.exponents.shape[0] != self.baseline.size or len(self.term_names) != \
-                self.baseline.size:
+        if self.exponents.shape[0] != self.baseline.size:
             raise ValueError(f"the parametrization has {self.exponents.shape[0]} terms but the "
                              f"baseline {self.baseline.size} values")
-        if (self.exponents < 0).any():
-            raise ValueError("term exponents must be non-negative")
         for name, array in (("threshold", self.threshold),
                             ("missing_go_to_left", self.missing_go_to_left),
                             ("is_leaf", self.is_leaf), ("left", self.left),
@@ -196,14 +316,29 @@ class Model:
             if array.shape[0] != n_nodes:
                 raise ValueError(f"node field {name!r} has {array.shape[0]} entries for "
                                  f"{n_nodes} nodes")
+        for name, array in (("baseline", self.baseline), ("values", self.values),
+                            ("base_points", self.base_points)):
+            if not np.isfinite(array).all():
+                raise ValueError(f"{name} must be finite numbers")
         internal = ~self.is_leaf
+        if np.isnan(self.threshold[internal]).any():
+            raise ValueError("node field 'threshold' is NaN at an internal node")
         for name, index, bound in (("left", self.left, n_nodes), ("right", self.right, n_nodes),
                                    ("feature", self.feature, self.n_features)):
             if ((index[internal] < 0) | (index[internal] >= bound)).any():
                 raise ValueError(f"node field {name!r} has entries outside 0..{bound - 1}")
         if ((self.roots < 0) | (self.roots >= n_nodes)).any():
             raise ValueError("tree roots outside the node array")
-        # Walking from the roots must reach a leaf within n_nodes steps (no cycles).
+        # Every node is a root or the child of exactly one internal node, never both: then
+        # no walk meets a cycle or a shared subtree, and each level has at most n_nodes
+        # nodes.
+        parents = np.bincount(np.concatenate([self.left[internal], self.right[internal],
+                                              self.roots]), minlength=n_nodes)
+        if (parents > 1).any():
+            node = int(np.flatnonzero(parents > 1)[0])
+            raise ValueError(f"the trees contain a cycle or a shared node: node {node} is "
+                             "reached from more than one parent or root")
+        # Walking from the roots must reach a leaf within n_nodes steps.
         current = self.roots.copy()
         depth = 0
         while not self.is_leaf[current].all():
@@ -349,6 +484,9 @@ class Model:
                 f"terms {self.term_names})")
 
 
-def load(path):
-    """Read a bpt model file (JSON, optionally gzip-compressed) into a :class:`Model`."""
-    return Model(read_document(path))
+def load(path, max_bytes=None):
+    """Read a bpt model file (JSON, optionally gzip-compressed) into a :class:`Model`.
+
+    Every field is checked (types, ranges, finiteness, tree structure) before use; files
+    larger than ``max_bytes`` (default 512 MiB of JSON) are refused while reading."""
+    return Model(read_document(path, max_bytes))

@@ -16,8 +16,10 @@ from .._core._common import NODE_DTYPE
 from .._ensemble import TreeEnsemble
 from ..information import BoostedInformationTree
 from ..parametric import BoostedParametricTree
+from .._threads import effective_n_threads
 from ..parametrization import Parametrization
-from .evaluator import FORMAT_NAME, FORMAT_VERSION, Model, check_document, read_document
+from .evaluator import (FORMAT_NAME, FORMAT_VERSION, Model, check_document, floats, integers,
+                        read_document)
 
 _CLASSES = {cls.__name__: cls for cls in (BoostedParametricTree, BoostedInformationTree)}
 
@@ -188,7 +190,7 @@ def from_document(document, source="the document"):
     reader = Model(document)
     try:
         return _estimator(document, reader, source)
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, AttributeError, IndexError, OverflowError) as exc:
         raise ValueError(f"{source}: incomplete or malformed bpt model file: "
                          f"{type(exc).__name__} {exc}") from None
 
@@ -198,6 +200,11 @@ def _estimator(document, reader, source):
     params = {key: _decode_param(value) for key, value in document["params"].items()}
     valid = cls().get_params(deep=False)
     model = cls(**{key: value for key, value in params.items() if key in valid})
+    try:
+        model._check_hyperparameters()
+        effective_n_threads(model.n_jobs)
+    except ValueError as exc:
+        raise ValueError(f"{source}: invalid params: {exc}") from None
 
     model.parametrization_ = Parametrization(reader.param_names, exponents=reader.exponents)
     if model.parametrization_.names != reader.term_names:
@@ -206,8 +213,7 @@ def _estimator(document, reader, source):
     model.n_features_in_ = reader.n_features
     if reader.feature_names is not None:
         model.feature_names_in_ = np.array(reader.feature_names, dtype=object)
-    model.base_points_ = np.array(document["base_points"], dtype=np.float64).reshape(
-        -1, reader.n_params)
+    model.base_points_ = reader.base_points
     model.bin_mapper_ = _bin_mapper(document["binning"], model)
 
     nodes_doc = document["ensemble"]["nodes"]
@@ -222,9 +228,11 @@ def _estimator(document, reader, source):
     nodes["right"] = np.where(internal, reader.right, 0)
     for field in ("bin_threshold", "count", "depth"):
         if field in nodes_doc:
-            nodes[field] = np.array(nodes_doc[field], dtype=NODE_DTYPE[field])
+            limits = np.iinfo(NODE_DTYPE[field])
+            nodes[field] = integers(nodes_doc[field], f"node field {field!r}",
+                                    max(int(limits.min), -1), int(limits.max))
     if "gain" in nodes_doc:
-        nodes["gain"] = np.array([float(v) for v in nodes_doc["gain"]])
+        nodes["gain"] = floats(nodes_doc["gain"], "node field 'gain'")
     ensemble = TreeEnsemble(reader.baseline)
     ensemble.nodes = nodes
     ensemble.values = np.ascontiguousarray(reader.values)
@@ -232,24 +240,30 @@ def _estimator(document, reader, source):
     model._ensemble = ensemble
 
     training = document.get("training", {})
-    model.n_iter_ = int(training.get("n_iter", ensemble.n_trees))
-    model.train_loss_ = np.array([float(v) for v in training.get("train_loss", [])])
-    model.validation_loss_ = np.array([float(v) for v in training.get("validation_loss", [])])
+    model.n_iter_ = integers([training.get("n_iter", ensemble.n_trees)], "training n_iter", 0,
+                             2**31 - 1)[0]
+    model.train_loss_ = floats(training.get("train_loss", []), "training train_loss")
+    model.validation_loss_ = floats(training.get("validation_loss", []),
+                                    "training validation_loss")
     return model
 
 
 def _bin_mapper(binning, model):
-    mapper = BinMapper(int(binning["missing_bin"]), model.bin_strategy)
-    return mapper.set_thresholds([[float(v) for v in t] for t in binning["thresholds"]])
+    # The reader has checked the binning (counts, finiteness, order) when it is present.
+    mapper = BinMapper(binning["missing_bin"], model.bin_strategy)
+    return mapper.set_thresholds([floats(t) for t in binning["thresholds"]])
 
 
-def load(path):
+def load(path, max_bytes=None):
     """Load a model file written by :func:`bpt.save` as a fitted estimator.
 
     Parameters
     ----------
     path : str or path-like
         A JSON model file, optionally gzip-compressed.
+    max_bytes : int, optional
+        Largest JSON text accepted (default 512 MiB); a compressed file is refused as soon
+        as it expands past it.
 
     Returns
     -------
@@ -259,6 +273,7 @@ def load(path):
     Raises
     ------
     ValueError
-        If the file is not a bpt model file or has another format version.
+        If the file is not a bpt model file, has another format version, is too large,
+        or has a field of the wrong type, range or finiteness (named in the message).
     """
-    return from_document(read_document(path), os.fspath(path))
+    return from_document(read_document(path, max_bytes), os.fspath(path))

@@ -42,6 +42,8 @@ class _LinearInTerms:
 
     def coefficients(self, X):
         """Per-event coefficients, shape (n_events, n_terms)."""
+        if len(X) == 0:
+            return np.zeros((0, self.n_terms))
         predict = getattr(self.model, "predict", None)
         values = predict(X) if predict is not None else self.model(X)
         values = np.asarray(values, dtype=np.float64).reshape(len(X), -1)
@@ -99,8 +101,18 @@ class LogRatioSystematic:
         self.step = step
 
     def log_ratio(self, X, point):
-        return np.asarray(self.model.predict_log_ratio(X, np.asarray(point, dtype=np.float64)),
-                          dtype=np.float64).reshape(len(X))
+        if len(X) == 0:
+            return np.zeros(0)
+        values = np.asarray(self.model.predict_log_ratio(X, np.asarray(point, dtype=np.float64)),
+                            dtype=np.float64)
+        if values.size != len(X):
+            raise ValueError(f"LogRatioSystematic {self.parameters}: the surrogate returned "
+                             f"{values.size} log ratios for {len(X)} events")
+        if not np.isfinite(values).all():
+            raise ValueError(f"LogRatioSystematic {self.parameters}: the surrogate returned "
+                             f"non-finite log ratios at {self.parameters} = "
+                             f"{np.asarray(point).tolist()}")
+        return values.reshape(len(X))
 
     def log_ratio_gradient(self, X, point):
         point = np.asarray(point, dtype=np.float64)

@@ -39,7 +39,10 @@ class FitResult:
     u : float
         The statistic at the minimum.
     valid : bool
-        Migrad's verdict.
+        Whether the result is a finite interior minimum: the minimizer converged, u and
+        every value are finite, no free parameter sits at a bound, the model's expected
+        yields are positive there, and (when ``hesse``) the curvature of u is positive
+        definite in the free parameters (every one constrained by the data or a constraint).
     errors : dict
         Hesse (parabolic) uncertainties of the free parameters.
     covariance : ndarray or None
@@ -47,6 +50,8 @@ class FitResult:
     minos : dict
         name -> (lower, upper) asymmetric uncertainties from Minos, when requested.
     n_calls : int
+    reason : str
+        Why the fit is not valid ("" when it is).
     """
 
     names: list
@@ -57,6 +62,7 @@ class FitResult:
     covariance: Optional[np.ndarray] = None
     minos: Dict[str, Tuple[float, float]] = field(default_factory=dict)
     n_calls: int = 0
+    reason: str = ""
 
     @property
     def values(self):
@@ -109,8 +115,13 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
             if value is not None:
                 vector[index] = value
     if hold.all():
-        return FitResult(names, vector, float(objective(vector)), True)
+        return _conclude(FitResult(names, vector, float(objective(vector)), True), objective,
+                         ~hold, hesse)
     free = ~hold
+    start_u = float(objective(vector))
+    if not np.isfinite(start_u):
+        # No minimizer can move from a point where u has no finite value or slope.
+        return _conclude(FitResult(names, vector, start_u, False), objective, free, hesse)
     analytic = _has_hessian(objective)
     if analytic and not minos:
         solved = _newton(objective, vector, free, tolerance, hessian)
@@ -120,7 +131,7 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
             result = FitResult(names, solved[0], solved[1], True, n_calls=solved[2])
             if hesse:
                 _set_covariance(result, objective.hessian(solved[0]), free, names)
-            return result
+            return _conclude(result, objective, free, hesse)
     gradient = getattr(objective, "grad", None)
     # Migrad gets plain functions: iminuit inspects a cost object's attributes (it would pick
     # up ``hessian`` and, on its strategy-2 retry, then call a G2 function that is missing).
@@ -150,7 +161,92 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
         minuit.minos(*chosen, cl=cl)
         result.minos = {n: (float(minuit.merrors[n].lower), float(minuit.merrors[n].upper))
                         for n in chosen}
+    return _conclude(result, objective, free, hesse)
+
+
+def _conclude(result, objective, free, hesse=True):
+    """Set ``result.valid`` and ``result.reason`` from :func:`_assess`; a result whose u or
+    values are not finite keeps no uncertainties (they would describe no minimum)."""
+    result.valid, result.reason = _assess(result, objective, free, hesse)
+    if not (np.isfinite(result.u) and np.isfinite(result.vector).all()):
+        result.errors, result.covariance, result.minos = {}, None, {}
     return result
+
+
+# A free parameter within this fraction of its range (or absolute distance, for a wide range)
+# of a finite bound counts as sitting at it.
+BOUND_TOLERANCE = 1e-6
+# Eigenvalues of the free parameters' curvature below this fraction of the largest count as
+# zero: a direction nothing constrains.
+SINGULAR_CURVATURE = 1e-10
+
+
+def _assess(result, objective, free, hesse=True):
+    """Whether ``result`` is a finite interior minimum of ``objective``: ``(valid, reason)``.
+
+    Checked in order: u and the values finite; the minimizer's own verdict; no free
+    parameter at a bound; the model (if the objective has one) a valid density there, with
+    positive expected yields; with ``hesse``, the curvature of u over the free parameters
+    positive definite (a zero direction is a parameter, or combination, that nothing
+    constrains). Without ``hesse`` (scan points) the curvature is not computed again.
+    """
+    names = list(result.names)
+    if not np.isfinite(result.u):
+        return False, f"u is not finite at the returned point (u = {result.u})"
+    bad = [n for n, v in zip(names, result.vector) if not np.isfinite(v)]
+    if bad:
+        return False, f"parameters {bad} are not finite"
+    if not result.valid:
+        return False, "the minimizer did not converge"
+    low, high = np.asarray(objective.bounds, dtype=np.float64).T
+    width = np.where(np.isfinite(high - low), high - low, 1.0)
+    margin = BOUND_TOLERANCE * np.maximum(width, 1.0)
+    at_bound = free & ((result.vector - low <= margin) | (high - result.vector <= margin))
+    if at_bound.any():
+        shown = {names[i]: float(result.vector[i]) for i in np.flatnonzero(at_bound)}
+        return False, f"free parameters at a bound: {shown}"
+    model = getattr(objective, "model", None)
+    if model is not None and hasattr(model, "invalid_ratios"):
+        problems = model.invalid_ratios(result.vector)
+        if problems:
+            return False, "the model is not a valid density here: " + "; ".join(problems)
+    if not free.any() or not hesse:
+        return True, ""
+    curvature = _curvature(objective, result)
+    if curvature is None:
+        return True, ""
+    block = curvature[np.ix_(free, free)]
+    if not np.isfinite(block).all():
+        return False, "the curvature of u is not finite"
+    free_names = [n for n, f in zip(names, free) if f]
+    unconstrained = [n for n, row in zip(free_names, block) if not np.any(row != 0)]
+    if unconstrained:
+        return False, (f"free parameters {unconstrained} are not constrained: u does not "
+                       "depend on them (fix them, or give them a constraint)")
+    eigenvalues, vectors = np.linalg.eigh((block + block.T) / 2)
+    largest = max(float(np.abs(eigenvalues).max()), np.finfo(float).tiny)
+    weak = eigenvalues <= SINGULAR_CURVATURE * largest
+    if weak.any():
+        direction = vectors[:, np.argmin(eigenvalues)]
+        involved = [n for n, c in zip(free_names, direction) if abs(c) > 0.1]
+        return False, (f"the curvature of u is singular or not positive (smallest eigenvalue "
+                       f"{eigenvalues.min():.3g}, largest {largest:.3g}): the combination of "
+                       f"{involved} is not constrained")
+    return True, ""
+
+
+def _curvature(objective, result):
+    """Curvature of u at the result: the analytic Hessian, else twice the inverse of the
+    covariance Migrad's Hesse estimated, else None."""
+    if _has_hessian(objective):
+        return np.asarray(objective.hessian(result.vector), dtype=np.float64)
+    if result.covariance is None:
+        return None
+    covariance = np.asarray(result.covariance, dtype=np.float64)
+    try:
+        return 2.0 * np.linalg.pinv(covariance)
+    except np.linalg.LinAlgError:
+        return None
 
 
 def _has_hessian(objective):

@@ -11,6 +11,8 @@ R_i = sum_p g_p(x_i) f_p r_p(x_i) s_p(x_i) is the ratio of the model to the refe
 A binned region is the same sum over its bins, with a_b the reference yield of bin b and
 d_b its count: 2 [lambda_b - lambda_b,ref] - 2 N_b log(lambda_b / lambda_b,ref).
 """
+import warnings
+
 import numpy as np
 
 from .events import EventSet, RegionLayout
@@ -111,35 +113,96 @@ class Model:
     # ------------------------------------------------------------------------ datasets
 
     def data(self, observed):
-        """Observed data: ``{region: X (unbinned) or (X, weights), region: counts (binned)}``."""
+        """Observed data: ``{region: X (unbinned) or (X, weights), region: counts (binned)}``.
+
+        Unbinned data may be empty (shape ``(0, n_features)``); weights and counts must be
+        finite and non-negative, one per event or bin.
+        """
+        if not isinstance(observed, dict):
+            raise TypeError(f"observed must be a dict of region name -> data, got "
+                            f"{type(observed).__name__}")
+        unknown = set(observed) - {r.name for r in self.regions}
+        if unknown:
+            raise ValueError(f"data given for unknown regions {sorted(unknown)}")
         regions = {}
         for region in self.regions:
             if region.name not in observed:
                 raise ValueError(f"no data given for region {region.name!r}")
             entry = observed[region.name]
+            where = f"region {region.name!r}"
             if isinstance(region, BinnedRegion):
-                counts = np.atleast_1d(np.asarray(entry, dtype=np.float64))
+                counts = np.atleast_1d(_numbers(entry, f"{where}: counts"))
                 if counts.shape != (region.n_bins,) or not np.isfinite(counts).all() \
                         or (counts < 0).any():
-                    raise ValueError(f"region {region.name!r}: expected {region.n_bins} "
-                                     "non-negative counts")
+                    raise ValueError(f"{where}: expected {region.n_bins} non-negative "
+                                     f"counts, got {counts.tolist()[:10]}")
                 regions[region.name] = ("counts", counts)
                 continue
             X, weights = entry if isinstance(entry, tuple) else (entry, None)
-            X = np.asarray(X, dtype=np.float64)
+            X = _numbers(X, f"{where}: data")
+            if X.size == 0:
+                X = X.reshape(0, region.n_features)
             if X.ndim != 2 or X.shape[1] != region.n_features:
-                raise ValueError(f"region {region.name!r}: data must have shape (n, "
+                raise ValueError(f"{where}: data must have shape (n, "
                                  f"{region.n_features}), got {X.shape}")
             if not np.isfinite(X).all():
-                raise ValueError(f"region {region.name!r}: data contain NaN or infinite values")
-            weights = np.ones(len(X)) if weights is None else np.asarray(weights, np.float64)
+                raise ValueError(f"{where}: data contain NaN or infinite values")
+            if weights is None:
+                weights = np.ones(len(X))
+            else:
+                weights = _numbers(weights, f"{where}: data weights")
+                if weights.shape != (len(X),):
+                    raise ValueError(f"{where}: data weights must have shape ({len(X)},), one "
+                                     f"per event, got {weights.shape}")
+                if not np.isfinite(weights).all() or (weights < 0).any():
+                    raise ValueError(f"{where}: data weights must be finite and "
+                                     "non-negative")
             events = EventSet(self.layouts[region.name], X, region.process_fractions(X),
                               np.zeros(len(X)))
             regions[region.name] = ("events", events, weights)
-        unknown = set(observed) - {r.name for r in self.regions}
-        if unknown:
-            raise ValueError(f"data given for unknown regions {sorted(unknown)}")
         return Dataset(regions, self.parameters.nominal)
+
+    def check_dataset(self, data):
+        """Raise ValueError unless ``data`` was built for this model's regions and events.
+
+        A dataset's weights are per simulated event or bin of the model that built it; with
+        another model's likelihood they would be paired with the wrong events.
+        """
+        if not isinstance(data, Dataset):
+            raise TypeError(f"data must be a Dataset (from Model.data, asimov or toy), got "
+                            f"{type(data).__name__}")
+        expected = {region.name for region in self.regions}
+        if set(data.regions) != expected:
+            raise ValueError(f"the dataset has regions {sorted(data.regions)}, the model "
+                             f"{sorted(expected)}")
+        for region in self.regions:
+            entry, where = data.regions[region.name], f"region {region.name!r}"
+            kind = entry[0]
+            if kind == "events":
+                events, weights = entry[1], np.asarray(entry[2])
+                if events.layout is not self.layouts[region.name]:
+                    raise ValueError(f"{where}: the observed events were prepared by another "
+                                     "model; build the data with this model's data()")
+                n_expected, what = events.n_events, "observed events"
+            elif kind in ("reference", "counts"):
+                weights = np.asarray(entry[1])
+                n_expected = self.reference[region.name].n_events
+                what = "bins" if isinstance(region, BinnedRegion) else "simulated events"
+                if (kind == "counts") != isinstance(region, BinnedRegion):
+                    raise ValueError(f"{where}: a {kind!r} entry does not fit a "
+                                     f"{type(region).__name__}")
+            else:
+                raise ValueError(f"{where}: unknown data entry {kind!r}")
+            if weights.shape != (n_expected,):
+                raise ValueError(f"{where}: the dataset has {weights.size} weights for the "
+                                 f"{n_expected} {what} of this model; was it built by "
+                                 "another model?")
+            if not np.isfinite(weights).all():
+                raise ValueError(f"{where}: the dataset's weights are not finite")
+        centers = np.asarray(data.global_observables)
+        if centers.shape != (len(self.parameters),) or not np.isfinite(centers).all():
+            raise ValueError(f"the dataset's global observables must be {len(self.parameters)} "
+                             f"finite numbers, got shape {centers.shape}")
 
     def expected(self, values=None):
         """Expected event weights at ``values``: per simulated event (unbinned) or bin."""
@@ -153,10 +216,13 @@ class Model:
 
     def asimov(self, values=None):
         """Asimov data: the simulated events (bins) weighted by the model at ``values``, and
-        the global observables at ``values``, so that the best fit is ``values`` itself."""
+        the global observables at ``values``, so that the best fit is ``values`` itself.
+
+        Raises ValueError if the model ratio is not positive at some simulated event or bin
+        (a negative expected yield has no Asimov data)."""
         vector = self.parameters.vector(values)
         regions = {}
-        for name, expected in self.expected(vector).items():
+        for name, expected in self._positive_expected(vector, "Asimov data").items():
             binned = isinstance(self.region(name), BinnedRegion)
             regions[name] = ("counts", expected) if binned else ("reference", expected)
         centers = np.where(self.parameters.constrained, vector, self.parameters.nominal)
@@ -165,11 +231,21 @@ class Model:
     def toy(self, values=None, random_state=None):
         """A pseudo-experiment at ``values``: Poisson counts on the expected event weights
         (Poisson bootstrap of the simulation; Poisson counts per bin) and global observables
-        drawn around ``values`` for the constrained parameters."""
+        drawn around ``values`` for the constrained parameters.
+
+        Raises ValueError if the model ratio is not positive at some simulated event or bin.
+        Simulated events with negative weights (NLO) have a negative expected weight: they
+        get zero counts, with a RuntimeWarning giving their share of the yield."""
         rng = np.random.default_rng(random_state)
         vector = self.parameters.vector(values)
         regions = {}
-        for name, expected in self.expected(vector).items():
+        for name, expected in self._positive_expected(vector, "a toy").items():
+            negative = expected < 0
+            if negative.any():
+                warnings.warn(f"region {name!r}: {int(negative.sum())} simulated events have "
+                              f"negative expected weights (sum {expected[negative].sum():.4g} "
+                              f"of a total {expected.sum():.4g}); the Poisson bootstrap gives "
+                              "them zero counts", RuntimeWarning, stacklevel=2)
             counts = rng.poisson(np.maximum(expected, 0.0)).astype(np.float64)
             binned = isinstance(self.region(name), BinnedRegion)
             regions[name] = ("counts", counts) if binned else ("reference", counts)
@@ -177,7 +253,44 @@ class Model:
         centers = np.where(ps.constrained, rng.normal(vector, ps.widths), ps.nominal)
         return Dataset(regions, centers)
 
+    def invalid_ratios(self, values=None):
+        """Where the model is not a valid density at ``values``: a list of messages, one per
+        region whose ratio R is not positive (or not finite) at some simulated event or bin
+        with a non-zero weight, or whose total expected yield is not positive."""
+        vector = self.parameters.vector(values)
+        problems = []
+        for name, events in self.reference.items():
+            with np.errstate(all="ignore"):
+                ratios = events.ratios(vector)
+            populated = events.yield_weights != 0
+            bad = populated & ~(ratios > 0)
+            unit = "bins" if isinstance(self.region(name), BinnedRegion) else "simulated events"
+            if bad.any():
+                problems.append(f"region {name!r}: the model ratio is not positive at "
+                                f"{int(bad.sum())} of {events.n_events} {unit} (smallest "
+                                f"{np.nanmin(ratios[populated]):.4g})")
+                continue
+            total = float(np.sum(events.yield_weights * ratios))
+            if not total > 0:
+                problems.append(f"region {name!r}: the expected yield is {total:.4g}")
+        return problems
+
+    def _positive_expected(self, vector, what):
+        problems = self.invalid_ratios(vector)
+        if problems:
+            raise ValueError(f"cannot make {what} at {self.parameters.as_dict(vector)}: "
+                             + "; ".join(problems))
+        return self.expected(vector)
+
     def likelihood(self, data):
         """The statistic u on ``data``, ready for fits and scans."""
         from .statistic import ProfileLikelihood
         return ProfileLikelihood(self, data)
+
+
+def _numbers(values, what):
+    """``values`` as a float64 array, or a ValueError naming ``what``."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be numeric: {exc}") from None

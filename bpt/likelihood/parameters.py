@@ -46,12 +46,17 @@ class Parameter:
         if self.constraint not in CONSTRAINTS:
             raise ValueError(f"parameter {self.name!r}: constraint must be 'gaussian' or None, "
                              f"got {self.constraint!r}")
+        if not (isinstance(self.nominal, (int, float, np.integer, np.floating))
+                and np.isfinite(self.nominal)):
+            raise ValueError(f"parameter {self.name!r}: nominal must be a finite number, got "
+                             f"{self.nominal!r}")
         low, high = (float(b) for b in self.bounds)
         if not low < high or not low <= self.nominal <= high:
             raise ValueError(f"parameter {self.name!r}: bounds {self.bounds} must contain the "
                              f"nominal value {self.nominal}")
-        if not self.width > 0:
-            raise ValueError(f"parameter {self.name!r}: width must be positive")
+        if not (np.isfinite(self.width) and self.width > 0):
+            raise ValueError(f"parameter {self.name!r}: width must be positive and finite, got "
+                             f"{self.width!r}")
         self.bounds = (low, high)
 
 
@@ -62,6 +67,10 @@ def POI(name, nominal=1.0, bounds=(-np.inf, np.inf), fixed=False):
 
 def Nuisance(name, nominal=0.0, width=1.0, constrained=True, bounds=None, fixed=False):
     """A nuisance parameter, Gaussian-constrained by default, bounded to nominal ± 5 widths."""
+    if not (isinstance(width, (int, float, np.integer, np.floating)) and np.isfinite(width)
+            and width > 0):
+        raise ValueError(f"Nuisance({name!r}): width must be a positive finite number, got "
+                         f"{width!r}")
     if bounds is None:
         bounds = (nominal - 5 * width, nominal + 5 * width) if constrained else (-np.inf, np.inf)
     return Parameter(name, nominal, bounds, fixed, "gaussian" if constrained else None, width)

@@ -82,6 +82,8 @@ class UnbinnedRegion:
 
     def process_fractions(self, X, labels=None):
         """g (n, P), rows summing to 1: from ``fractions`` or, for simulated events, labels."""
+        if len(X) == 0:
+            return np.zeros((0, len(self.processes)))
         if self.fractions is None:
             if labels is None:
                 raise ValueError(f"region {self.name!r}: observed events need the process "

@@ -22,6 +22,7 @@ class ProfileLikelihood:
     """
 
     def __init__(self, model, data):
+        model.check_dataset(data)
         self.model = model
         self.data = data
         parameters = model.parameters
@@ -75,13 +76,32 @@ class ProfileLikelihood:
 
     def _evaluated(self, vector, with_gradient, with_hessian):
         """(u, gradient, Hessian) at ``vector``, reusing the last pass if it computed enough."""
-        vector = np.asarray(vector, dtype=np.float64)
+        vector = self._checked(vector)
         key = vector.tobytes()
         if (key != self._cache_key or (with_gradient and self._cache[1] is None)
                 or (with_hessian and self._cache[2] is None)):
             self._cache_key = key
-            self._cache = self._evaluate(vector, with_gradient or with_hessian, with_hessian)
+            with np.errstate(over="ignore", invalid="ignore"):
+                value, gradient, hessian = self._evaluate(vector, with_gradient or with_hessian,
+                                                          with_hessian)
+            if not np.isfinite(value):
+                # Overflow (e.g. at extreme parameter values) or an event with R <= 0: u has
+                # no finite value here, and no slope.
+                value = np.inf
+            self._cache = (value, gradient, hessian)
         return self._cache
+
+    def _checked(self, vector):
+        """``vector`` as float64, or a ValueError naming the length or the NaN parameters."""
+        vector = np.asarray(vector, dtype=np.float64)
+        if vector.shape != (len(self.names),):
+            raise ValueError(f"the parameter vector must have shape ({len(self.names)},), one "
+                             f"value per parameter {self.names}, got shape {vector.shape}")
+        bad = ~np.isfinite(vector)
+        if bad.any():
+            raise ValueError(f"parameter values must be finite, got "
+                             f"{ {n: float(v) for n, v, b in zip(self.names, vector, bad) if b} }")
+        return vector
 
     def value_and_gradient(self, vector):
         """u and its gradient at ``vector`` (one compiled pass per event set)."""
