@@ -239,7 +239,8 @@ Parametrization, default="quadratic"
         statistics, points, _ = self._labelled_events(terms, y, sample_weight)
         if points.shape[0] < 2:
             raise ValueError("score needs events at the nominal point and at least one other "
-                             "base point: the loss compares them")
+                             "base point: the loss compares them (in cross-validation, "
+                             "cv=bpt.BasePointKFold(...) keeps every point in every fold)")
         design = self.parametrization_.values(points[1:])
         criterion = ParametricCriterion(design, np.zeros(points.shape[0]))
         loss = criterion.total_loss(*statistics.arrays(), terms, 1)
@@ -271,7 +272,9 @@ def _nominal_first(points):
     nominal = np.flatnonzero((points == 0).all(axis=1))
     if nominal.size == 0:
         raise ValueError("no nominal base point: some events must be simulated at nu = 0 "
-                         f"(base points given: {[_format_point(p) for p in points[:10]]})")
+                         f"(base points given: {[_format_point(p) for p in points[:10]]}). "
+                         "In cross-validation, pass cv=bpt.BasePointKFold(...) so that "
+                         "every fold holds every base point")
     others = np.flatnonzero(~(points == 0).all(axis=1))
     return np.concatenate([nominal, others])
 
