@@ -135,6 +135,7 @@ class Model:
             weights = np.ones(len(X)) if weights is None else np.asarray(weights, np.float64)
             events = EventSet(self.layouts[region.name], X, region.process_fractions(X),
                               np.zeros(len(X)))
+            events.observed_X = X    # for data-versus-model plots
             regions[region.name] = ("events", events, weights)
         unknown = set(observed) - {r.name for r in self.regions}
         if unknown:
