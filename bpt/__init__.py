@@ -21,6 +21,7 @@ from .coefficients import coefficients_from_derivatives, coefficients_from_weigh
 from .export import load, log_ratio_function, save, to_onnx
 from .fractions import ProcessFractions, plot_reliability
 from .information import BoostedInformationTree
+from .model_selection import BasePointKFold
 from .interpolation import FactorizedInterpolation, code4_coefficients, code4_log_factor
 from .parametric import BoostedParametricTree
 from .parametrization import Parametrization
@@ -28,7 +29,7 @@ from .validation import (classifier_two_sample_test, closure_test, plot_closure,
                          plot_two_sample, weighted_auc)
 from . import toys
 
-__all__ = ["BoostedInformationTree", "BoostedParametricTree", "FactorizedInterpolation",
+__all__ = ["BasePointKFold", "BoostedInformationTree", "BoostedParametricTree", "FactorizedInterpolation",
            "Parametrization", "ProcessFractions", "classifier_two_sample_test",
            "closure_test", "code4_coefficients", "code4_log_factor",
            "coefficients_from_derivatives", "coefficients_from_weights", "load",

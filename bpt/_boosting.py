@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._binning import BinMapper
 from ._core._histogram import HistogramBuilder
@@ -21,6 +21,7 @@ from ._ensemble import TreeEnsemble
 from ._grower import TreeGrower
 from ._statistics import EventStatistics
 from ._threads import effective_n_threads
+from ._validation import validate_features
 from .parametrization import Parametrization
 
 # Early stopping is switched on by early_stopping="auto" above this many events.
@@ -256,23 +257,18 @@ class BaseBoostedTree(BaseEstimator):
         check("n_iter_no_change", is_int(self.n_iter_no_change, 1), "an integer >= 1")
         check("tol", isinstance(self.tol, Real) and self.tol >= 0, "a non-negative number")
 
-    def _resolve_parametrization(self, n_params):
+    def _resolve_parametrization(self, n_params, data_names=None):
+        """The parametrization, its parameters named by ``parameter_names`` or else by the
+        data (the columns of a nu DataFrame)."""
+        names = self.parameter_names if self.parameter_names is not None else data_names
         self.parametrization_ = Parametrization.from_spec(self.parametrization, n_params,
-                                                          self.parameter_names)
+                                                          names)
         return self.parametrization_
 
     # ----------------------------------------------------------------------- input checks
 
     def _validate_X(self, X, reset):
-        # NaN marks a missing value; infinities are rejected by the check.
-        try:
-            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
-                                 ensure_all_finite="allow-nan", order="C",
-                                 ensure_min_samples=2 if reset else 1)
-        except ValueError as exc:
-            if "could not convert" not in str(exc):
-                raise
-            raise ValueError(f"X must be numeric (every feature column float): {exc}") from None
+        return validate_features(self, X, reset)
 
     # ------------------------------------------------------------------------- prediction
 

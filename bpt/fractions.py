@@ -422,7 +422,7 @@ def _reliability_curve(process, predicted, is_process, weights, n_bins, strategy
                             weight[filled], ece, chi2)
 
 
-def plot_reliability(reliability, ax=None, labels=None):
+def plot_reliability(reliability, ax=None, labels=None, process_names=None):
     """Draw the calibration curves: observed vs predicted fraction, one curve per process.
 
     Parameters
@@ -433,16 +433,21 @@ def plot_reliability(reliability, ax=None, labels=None):
     ax : matplotlib Axes, optional
     labels : list of str, optional
         A label per Reliability; default "calibrated" / "uncalibrated".
+    process_names : dict or list of str, optional
+        Legend names of the processes: ``{label: name}``, or one name per process in the
+        order of the curves (``ProcessFractions.classes_``). Default the class labels.
 
     Returns
     -------
-    matplotlib Axes
+    matplotlib Figure
     """
     import matplotlib.pyplot as plt
 
     results = [reliability] if isinstance(reliability, Reliability) else list(reliability)
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 5))
+        fig, ax = plt.subplots(figsize=(5.5, 5.5), layout="constrained")
+    else:
+        fig = ax.figure
     ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls=":", label="perfect calibration")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, result in enumerate(results):
@@ -452,10 +457,19 @@ def plot_reliability(reliability, ax=None, labels=None):
         for c, curve in enumerate(result.curves):
             ax.errorbar(curve.predicted, curve.observed, yerr=curve.error, ls=style,
                         marker="o", ms=3, color=colors[c % len(colors)],
-                        label=f"{curve.process} ({tag}, ECE {curve.ece:.3f})")
-    ax.set_xlabel("predicted fraction g_p(x)")
+                        label=f"{_process_name(curve.process, c, process_names)} ({tag}, "
+                              f"ECE {curve.ece:.3f})")
+    ax.set_xlabel("predicted fraction $g_p(x)$")
     ax.set_ylabel("observed fraction")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.legend(fontsize="small")
-    return ax
+    return fig
+
+
+def _process_name(label, position, names):
+    if names is None:
+        return str(label)
+    if isinstance(names, dict):
+        return str(names.get(label, label))
+    return str(names[position])

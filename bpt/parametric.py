@@ -5,7 +5,8 @@ from sklearn.utils.validation import check_consistent_length
 from ._boosting import BaseBoostedTree, atomic_fit
 from ._core._parametric_criterion import ParametricCriterion
 from ._statistics import EventStatistics
-from ._validation import as_rows, check_weights, real_array, require_target
+from ._validation import (Table, as_table, check_weights, match_columns, named_rows,
+                          real_array, require_target)
 from .parametrization import _format_point
 
 _NU = "nu, the base point of each event"
@@ -117,8 +118,8 @@ Parametrization, default="quadratic"
         self
         """
         X = self._validate_X(X, reset=True)
-        statistics, points = self._labelled_events(X, y, sample_weight)
-        return self._fit_base_points(X, statistics, points)
+        statistics, points, names = self._labelled_events(X, y, sample_weight, reset=True)
+        return self._fit_base_points(X, statistics, points, names)
 
     def fit_datasets(self, datasets, nu_points):
         """Fit from one sample per base point.
@@ -134,13 +135,15 @@ Parametrization, default="quadratic"
         -------
         self
         """
-        nu_points = as_rows(nu_points, "nu_points")
+        nu_points, point_names = self._nu_rows(nu_points, "nu_points", reset=True)
         if len(datasets) != nu_points.shape[0]:
             raise ValueError(f"{len(datasets)} datasets but {nu_points.shape[0]} base points")
-        features, weights, slots = [], [], []
+        features, weights, slots, feature_names = [], [], [], None
         for k, dataset in enumerate(datasets):
             X_k, w_k = dataset if isinstance(dataset, tuple) else (dataset, None)
-            X_k = np.asarray(X_k)
+            table = as_table(X_k, f"dataset {k}")
+            feature_names = table.names if k == 0 else feature_names
+            X_k = np.asarray(match_columns(table, feature_names, f"dataset {k}"))
             if X_k.ndim != 2:
                 raise ValueError(f"dataset {k} must be a 2-d array of features, got shape "
                                  f"{X_k.shape}")
@@ -153,8 +156,9 @@ Parametrization, default="quadratic"
         if len({X_k.shape[1] for X_k in features}) > 1:
             raise ValueError("all datasets must have the same number of features, got "
                              f"{[X_k.shape[1] for X_k in features]}")
-        nu = nu_points[np.concatenate(slots)]
-        return self.fit(np.concatenate(features), nu, np.concatenate(weights))
+        nu = Table(nu_points[np.concatenate(slots)], point_names)
+        return self.fit(Table(np.concatenate(features), feature_names), nu,
+                        np.concatenate(weights))
 
     @atomic_fit
     def fit_weights(self, X, weights, nu_points):
@@ -177,7 +181,7 @@ Parametrization, default="quadratic"
         self
         """
         X = self._validate_X(X, reset=True)
-        nu_points = as_rows(nu_points, "nu_points")
+        nu_points, point_names = self._nu_rows(nu_points, "nu_points", reset=True)
         weights = real_array(weights, "weights")
         if weights.ndim != 2 or weights.shape != (X.shape[0], nu_points.shape[0]):
             raise ValueError(f"weights must have shape (n_samples, n_base_points) = "
@@ -188,11 +192,19 @@ Parametrization, default="quadratic"
             raise ValueError("nu_points contains the same base point twice")
         order = _nominal_first(nu_points)
         statistics = EventStatistics.from_columns(weights[:, order])
-        return self._fit_base_points(X, statistics, nu_points[order])
+        return self._fit_base_points(X, statistics, nu_points[order], point_names)
 
-    def _labelled_events(self, X, y, sample_weight):
-        """Statistics of events labelled by their base point, and the points (nominal first)."""
-        nu = as_rows(require_target(self, y, _NU), "y (nu)")
+    def _nu_rows(self, nu, name, reset):
+        """Parameter points as rows and their names (the columns of a DataFrame or dict),
+        ordered as ``parameter_names`` at fit, as the fitted parameters otherwise."""
+        expected = (self.parameter_names if reset
+                    else self.parametrization_.param_names)
+        return named_rows(nu, name, expected)
+
+    def _labelled_events(self, X, y, sample_weight, reset=False):
+        """Statistics of events labelled by their base point, the points (nominal first) and
+        the parameter names the labels carry."""
+        nu, names = self._nu_rows(require_target(self, y, _NU), "y (nu)", reset)
         check_consistent_length(X, nu)
         weights = check_weights(sample_weight, X.shape[0])
         points, slots = _group_by_point(nu)
@@ -207,15 +219,15 @@ Parametrization, default="quadratic"
                 "simulated at, not a "
                 "continuous label. Group the events into a few base points, or give each "
                 "event its weights at a few points with fit_weights.")
-        return EventStatistics(points.shape[0], weights=weights, slots=slots), points
+        return EventStatistics(points.shape[0], weights=weights, slots=slots), points, names
 
-    def _fit_base_points(self, X, statistics, points):
+    def _fit_base_points(self, X, statistics, points, point_names=None):
         totals = statistics.sums()
         for k in np.flatnonzero(~(totals > 0)):
             raise ValueError(f"base point nu={_format_point(points[k])} has a total weight of "
                              f"{totals[k]:.6g} (zero or negative); every base point needs a "
                              "positive yield")
-        parametrization = self._resolve_parametrization(points.shape[1])
+        parametrization = self._resolve_parametrization(points.shape[1], point_names)
         design = parametrization.design_matrix(points[1:], "non-nominal base points")
         self.base_points_ = points
 
@@ -245,10 +257,11 @@ Parametrization, default="quadratic"
         Higher is better.
         """
         terms = self._predict_terms(X)
-        statistics, points = self._labelled_events(terms, y, sample_weight)
+        statistics, points, _ = self._labelled_events(terms, y, sample_weight)
         if points.shape[0] < 2:
             raise ValueError("score needs events at the nominal point and at least one other "
-                             "base point: the loss compares them")
+                             "base point: the loss compares them (in cross-validation, "
+                             "cv=bpt.BasePointKFold(...) keeps every point in every fold)")
         design = self.parametrization_.values(points[1:])
         criterion = ParametricCriterion(design, np.zeros(points.shape[0]))
         loss = criterion.total_loss(*statistics.arrays(), terms, 1)
@@ -280,7 +293,9 @@ def _nominal_first(points):
     nominal = np.flatnonzero((points == 0).all(axis=1))
     if nominal.size == 0:
         raise ValueError("no nominal base point: some events must be simulated at nu = 0 "
-                         f"(base points given: {[_format_point(p) for p in points[:10]]})")
+                         f"(base points given: {[_format_point(p) for p in points[:10]]}). "
+                         "In cross-validation, pass cv=bpt.BasePointKFold(...) so that "
+                         "every fold holds every base point")
     others = np.flatnonzero(~(points == 0).all(axis=1))
     return np.concatenate([nominal, others])
 

@@ -1,4 +1,5 @@
 """Monomial parametrizations: the terms m(nu) in which BPT, BIT and the likelihood are linear."""
+from collections.abc import Mapping
 from itertools import combinations_with_replacement
 from numbers import Integral
 
@@ -182,7 +183,7 @@ class Parametrization:
         return int(matches[0])
 
     def _as_points(self, nu):
-        arr = np.asarray(nu, dtype=np.float64)
+        arr = np.asarray(self._ordered_by_name(nu), dtype=np.float64)
         if arr.ndim == 0 and self.n_params == 1:
             return arr.reshape(1, 1), True
         if arr.ndim == 1 and arr.shape[0] == self.n_params:
@@ -191,6 +192,28 @@ class Parametrization:
             return arr, False
         raise ValueError(f"parameter points must have shape ({self.n_params},) or "
                          f"(m, {self.n_params}); got shape {arr.shape}")
+
+    def _ordered_by_name(self, nu):
+        """A point given by name (a dict, a pandas Series, or a DataFrame / dict of columns
+        for several points) as values in the order of ``param_names``."""
+        if type(nu).__module__.split(".")[0] == "pandas":
+            nu = nu.to_dict("series") if hasattr(nu, "columns") else nu.to_dict()
+        if not isinstance(nu, Mapping):
+            return nu
+        names = [str(name) for name in nu]
+        missing = [n for n in self.param_names if n not in names]
+        unknown = [n for n in names if n not in self.param_names]
+        if missing or unknown:
+            problems = ([f"missing {missing}"] if missing else []) + (
+                [f"unknown {unknown}"] if unknown else [])
+            raise ValueError(f"parameter point {dict(nu)!r}: {' and '.join(problems)} "
+                             f"parameters; the parameters are {self.param_names}")
+        by_name = {str(name): value for name, value in nu.items()}
+        columns = [np.asarray(by_name[n], dtype=np.float64) for n in self.param_names]
+        if all(c.ndim == 0 for c in columns):
+            return np.array(columns)
+        return np.column_stack([np.broadcast_to(c, np.broadcast(*columns).shape)
+                                for c in columns])
 
     def _term_name(self, row):
         parts = []

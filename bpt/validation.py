@@ -252,7 +252,7 @@ def _feature_closure(column, name, x_nominal, w_nominal, w_reweighted, x_varied,
                           varied_error, plain, chi2, ndf)
 
 
-def plot_closure(result, point=0, features=None, fig=None):
+def plot_closure(result, point=0, features=None, fig=None, units=None):
     """Histograms of the reweighted nominal and the varied sample, with a ratio panel.
 
     Parameters
@@ -263,6 +263,8 @@ def plot_closure(result, point=0, features=None, fig=None):
     features : list of int, optional
         Positions in the result's feature list; default all.
     fig : matplotlib Figure, optional
+    units : str or list of str, optional
+        Units of the features (one for all, or one per feature drawn), for the axis labels.
 
     Returns
     -------
@@ -274,7 +276,9 @@ def plot_closure(result, point=0, features=None, fig=None):
     chosen = (closure.features if features is None
               else [closure.features[i] for i in features])
     if fig is None:
-        fig = plt.figure(figsize=(3.6 * len(chosen), 4.2))
+        fig = plt.figure(figsize=(3.8 * len(chosen), 4.4), layout="constrained")
+    units = [units] * len(chosen) if units is None or isinstance(units, str) else list(units)
+    point_label = _point_label(closure.point)
     grid = fig.add_gridspec(2, len(chosen), height_ratios=(3, 1), hspace=0.05)
     for j, fc in enumerate(chosen):
         top = fig.add_subplot(grid[0, j])
@@ -283,13 +287,14 @@ def plot_closure(result, point=0, features=None, fig=None):
         widths = np.diff(fc.edges)
         widths = np.where(widths > 0, widths, 1.0)
         top.stairs(fc.nominal / widths, fc.edges, color="0.6", ls=":", label="nominal")
-        top.stairs(fc.reweighted / widths, fc.edges, color="C0", label="nominal x r")
+        top.stairs(fc.reweighted / widths, fc.edges, color="C0",
+                   label=f"nominal × r(x|{point_label})")
         top.errorbar(centers, fc.varied / widths, yerr=fc.varied_error / widths, fmt="o",
-                     ms=3, color="k", label=f"nu = {_format_point(closure.point)}")
-        top.set_title(f"{fc.name}: chi2/ndf = {fc.chi2:.1f}/{fc.ndf}", fontsize="small")
+                     ms=3, color="k", label=f"simulated at {point_label}")
+        top.set_title(f"{fc.name}: $\\chi^2$/ndf = {fc.chi2:.1f}/{fc.ndf}", fontsize="small")
         top.tick_params(labelbottom=False)
         if j == 0:
-            top.set_ylabel("weight / bin width")
+            top.set_ylabel("events / bin width")
             top.legend(fontsize="x-small")
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = fc.varied / fc.reweighted
@@ -297,9 +302,9 @@ def plot_closure(result, point=0, features=None, fig=None):
                                                       / fc.reweighted) ** 2) / fc.reweighted
         bottom.axhline(1.0, color="C0", lw=1)
         bottom.errorbar(centers, ratio, yerr=error, fmt="o", ms=3, color="k")
-        bottom.set_xlabel(fc.name)
+        bottom.set_xlabel(fc.name + (f" [{units[j]}]" if units[j] else ""))
         if j == 0:
-            bottom.set_ylabel("varied / (nominal x r)", fontsize="small")
+            bottom.set_ylabel("simulated / (nominal × r)", fontsize="small")
     return fig
 
 
@@ -477,17 +482,33 @@ def plot_two_sample(result, ax=None):
 
     Parameters
     ----------
-    result : TwoSampleResult
+    result : TwoSampleResults or TwoSampleResult
+        What :func:`classifier_two_sample_test` returns (one panel per point), or one of
+        its points.
     ax : matplotlib Axes, optional
+        For a single point.
 
     Returns
     -------
-    matplotlib Axes
+    matplotlib Figure
     """
     import matplotlib.pyplot as plt
 
+    if isinstance(result, TwoSampleResults):
+        if len(result) == 1:
+            return plot_two_sample(result[0], ax)
+        if ax is not None:
+            raise ValueError("plot_two_sample draws several points on a figure of its own; "
+                             "pass one point (result[k]) to draw into ax")
+        fig, axes = plt.subplots(1, len(result), figsize=(4.2 * len(result), 3.6),
+                                 layout="constrained", squeeze=False)
+        for one, panel in zip(result, axes[0]):
+            plot_two_sample(one, panel)
+        return fig
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.5))
+        fig, ax = plt.subplots(figsize=(5, 3.6), layout="constrained")
+    else:
+        fig = ax.figure
     low = min(result.null_aucs.min(), result.auc)
     high = max(result.null_aucs.max(), result.auc)
     pad = 0.1 * (high - low) + 1e-4
@@ -496,7 +517,14 @@ def plot_two_sample(result, ax=None):
     ax.axvline(result.auc, color="C3", label=f"observed AUC {result.auc:.4f} "
                                              f"(p = {result.p_value:.3g})")
     ax.set_xlabel("AUC on held-out events")
-    ax.set_title(f"nu = {_format_point(result.point)}", fontsize="small")
+    ax.set_ylabel("permutations")
+    ax.set_title(f"simulated at {_point_label(result.point)} vs nominal × r",
+                 fontsize="small")
     ax.legend(fontsize="small")
-    return ax
+    return fig
+
+
+def _point_label(point):
+    """A base point for plot labels: ν = 1 or ν = (1, -0.5)."""
+    return f"$\\nu$ = {_format_point(point)}"
 

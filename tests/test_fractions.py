@@ -154,8 +154,10 @@ def test_reliability_prints_and_plots(samples, squashed_models):
     assert len(calibrated.curves) == 3 and calibrated.curves[0].predicted.size <= 8
     uniform = model.reliability(test.X, test.target, test.weights, strategy="uniform")
     assert sum(c.weight.sum() for c in uniform.curves) == pytest.approx(3 * 650.0)
-    ax = plot_reliability([raw, calibrated])
+    ax = plot_reliability([raw, calibrated], process_names=["signal", "ttbar", "W"]).axes[0]
     assert len(ax.lines) >= 1 and ax.get_xlabel().startswith("predicted")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("ttbar (calibrated") for t in legend)
 
 
 def test_clone_and_pickle(samples, squashed_models):

@@ -136,6 +136,9 @@ def test_plots(sample):
     fig = plot_closure(closure, features=[0, 1])
     assert len(fig.axes) == 4
     results = two_sample(no_effect, sample, points=[(1, 0)])
-    ax = plot_two_sample(results[0])
+    ax = plot_two_sample(results[0]).axes[0]
     assert "AUC" in ax.get_xlabel()
+    # The test's own result draws one panel per point.
+    assert len(plot_two_sample(two_sample(no_effect, sample,
+                                          points=[(1, 0), (0, 1)])).axes) == 2
     assert "p-value" in str(results)

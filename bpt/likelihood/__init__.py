@@ -6,6 +6,7 @@ u = -2 ln L + 2 ln L(reference) of :meth:`Model.likelihood`: fits, profile scans
 intervals, coverage studies and impacts.
 """
 from .components import LogRatioSystematic, PoiDependence, Systematic
+from .histfactory import HistFactoryWorkspace, read_workspace
 from .inference import FitResult, ScanResult, fit, profile_interval, profile_scan
 from .model import Dataset, Model
 from .modifiers import Normalization, Scale
@@ -16,7 +17,7 @@ from .statistic import ProfileLikelihood
 from .studies import CoverageResult, ImpactsResult, coverage, impacts
 
 __all__ = ["BinnedPoiDependence", "BinnedProcess", "BinnedRegion", "BinnedSystematic",
-           "CoverageResult", "Dataset", "FitResult", "ImpactsResult", "LogRatioSystematic",
+           "CoverageResult", "Dataset", "FitResult", "HistFactoryWorkspace", "ImpactsResult", "LogRatioSystematic",
            "Model", "Normalization", "Nuisance", "POI", "Parameter", "PoiDependence", "Process",
            "ProfileLikelihood", "Scale", "ScanResult", "Systematic", "UnbinnedRegion",
-           "coverage", "fit", "impacts", "profile_interval", "profile_scan"]
+           "coverage", "fit", "impacts", "profile_interval", "profile_scan", "read_workspace"]

@@ -190,11 +190,15 @@ class EventSet:
 
     def ratios(self, vector):
         """Per-event model ratio R_i = sum_p g_ip f_p r_ip s_ip."""
+        return self.process_ratios(vector).sum(axis=1)
+
+    def process_ratios(self, vector):
+        """Per-event, per-process terms g_ip f_p r_ip s_ip of R_i, shape (n, P)."""
         layout = self.layout
         rate = layout.rate_values(vector)[0]
         terms, _ = layout.term_values(vector)
         extra = layout.extra_log(self.X, vector)
-        total = np.zeros(self.n_events)
+        total = np.zeros((self.n_events, layout.n_processes))
         for p in range(layout.n_processes):
             ratio = 1.0 + self.coefficients[:, layout.ratio_start[p]:layout.ratio_stop[p]] @ \
                 terms[layout.ratio_start[p]:layout.ratio_stop[p]]
@@ -202,7 +206,7 @@ class EventSet:
                 terms[layout.shape_start[p]:layout.shape_stop[p]]
             if extra is not None:
                 exponent = exponent + extra[:, p]
-            total += self.fractions[:, p] * rate[p] * ratio * np.exp(exponent)
+            total[:, p] = self.fractions[:, p] * rate[p] * ratio * np.exp(exponent)
         return total
 
 

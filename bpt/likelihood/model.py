@@ -159,6 +159,7 @@ class Model:
                                      "non-negative")
             events = EventSet(self.layouts[region.name], X, region.process_fractions(X),
                               np.zeros(len(X)))
+            events.observed_X = X    # for data-versus-model plots
             regions[region.name] = ("events", events, weights)
         return Dataset(regions, self.parameters.nominal)
 

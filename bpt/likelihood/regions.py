@@ -8,6 +8,7 @@ POI dependence through per-bin polynomial coefficients.
 """
 import numpy as np
 
+from .._validation import as_table
 from ..coefficients import coefficients_from_weights
 from ..parametrization import Parametrization
 from .components import LogRatioSystematic, PoiDependence, Systematic
@@ -33,7 +34,9 @@ class Process:
 
     def __init__(self, name, X, weights=None, rate=(), poi=None, systematics=()):
         self.name = name
-        self.X = np.asarray(X, dtype=np.float64)
+        table = as_table(X, f"process {name!r}: X")
+        self.feature_names = table.names
+        self.X = np.asarray(table.values, dtype=np.float64)
         if self.X.ndim != 2 or not len(self.X):
             raise ValueError(f"process {name!r}: X must be a non-empty 2-d array of events")
         if not np.isfinite(self.X).all():

@@ -1,0 +1,60 @@
+"""Cross-validation by base point: every fold holds every base point."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+
+from bpt import BasePointKFold, BoostedParametricTree, toys
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return toys.gaussian_mean_width(600, random_state=2)   # events sorted by base point
+
+
+def small(**params):
+    return BoostedParametricTree("linear", n_estimators=5, min_samples_leaf=20,
+                                 early_stopping=False, random_state=0, **params)
+
+
+def test_every_fold_holds_every_base_point(toy):
+    points = np.unique(toy.target, axis=0)
+    splitter = BasePointKFold(3, shuffle=True, random_state=0)
+    tested = np.zeros(len(toy.target), dtype=int)
+    for train, test in splitter.split(toy.X, toy.target):
+        for indices in (train, test):
+            assert np.array_equal(np.unique(toy.target[indices], axis=0), points)
+        tested[test] += 1
+    assert (tested == 1).all()                  # a partition of the events
+    assert splitter.get_n_splits() == 3
+
+
+def test_cross_val_score_and_grid_search_with_the_splitter(toy):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")           # no failed fit, no NaN score
+        scores = cross_val_score(small(), toy.X, toy.target, cv=BasePointKFold(3))
+        search = GridSearchCV(small(), {"max_depth": [1, 3]}, cv=BasePointKFold(3))
+        search.fit(toy.X, toy.target)
+    assert np.isfinite(scores).all()
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_folds_without_the_nominal_point_name_the_splitter(toy):
+    # Unshuffled KFold on sorted events leaves the nominal point out of the last test fold.
+    train, test = list(KFold(3).split(toy.X))[-1]
+    assert not (toy.target[test] == 0).all(axis=1).any()
+    model = small().fit(toy.X[train], toy.target[train])
+    with pytest.raises(ValueError, match="no nominal base point.*BasePointKFold"):
+        model.score(toy.X[test], toy.target[test])
+    one_point = toy.target[:, 0] == 0
+    one_point &= toy.target[:, 1] == 0
+    with pytest.raises(ValueError, match="at least one other base point.*BasePointKFold"):
+        model.score(toy.X[one_point], toy.target[one_point])
+
+
+def test_too_few_events_per_point_refused(toy):
+    with pytest.raises(ValueError, match="fewer than n_splits=1000"):
+        list(BasePointKFold(1000).split(toy.X, toy.target))
+    with pytest.raises(ValueError, match="needs y"):
+        list(BasePointKFold(3).split(toy.X, None))
