@@ -25,7 +25,7 @@ from .interpolation import FactorizedInterpolation, code4_coefficients, code4_lo
 from .parametric import BoostedParametricTree
 from .parametrization import Parametrization
 from .validation import (classifier_two_sample_test, closure_test, plot_closure,
-                         plot_two_sample, weighted_auc)
+                         plot_two_sample, weight_closure_test, weighted_auc)
 from . import toys
 
 __all__ = ["BoostedInformationTree", "BoostedParametricTree", "FactorizedInterpolation",
@@ -33,5 +33,5 @@ __all__ = ["BoostedInformationTree", "BoostedParametricTree", "FactorizedInterpo
            "closure_test", "code4_coefficients", "code4_log_factor",
            "coefficients_from_derivatives", "coefficients_from_weights", "load",
            "log_ratio_function", "plot_closure", "plot_reliability", "plot_two_sample",
-           "save", "to_onnx", "toys", "weighted_auc"]
+           "save", "to_onnx", "toys", "weight_closure_test", "weighted_auc"]
 __version__ = "0.1.0"
