@@ -24,13 +24,14 @@ from .information import BoostedInformationTree
 from .interpolation import FactorizedInterpolation, code4_coefficients, code4_log_factor
 from .parametric import BoostedParametricTree
 from .parametrization import Parametrization
-from .validation import (classifier_two_sample_test, closure_test, plot_closure,
+from .validation import (classifier_two_sample_test, closure_test, compare_parametrizations,
+                         plot_closure,
                          plot_two_sample, weight_closure_test, weighted_auc)
 from . import toys
 
 __all__ = ["BoostedInformationTree", "BoostedParametricTree", "FactorizedInterpolation",
            "Parametrization", "ProcessFractions", "classifier_two_sample_test",
-           "closure_test", "code4_coefficients", "code4_log_factor",
+           "closure_test", "code4_coefficients", "compare_parametrizations", "code4_log_factor",
            "coefficients_from_derivatives", "coefficients_from_weights", "load",
            "log_ratio_function", "plot_closure", "plot_reliability", "plot_two_sample",
            "save", "to_onnx", "toys", "weight_closure_test", "weighted_auc"]

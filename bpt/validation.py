@@ -549,3 +549,123 @@ def plot_two_sample(result, ax=None):
     ax.legend(fontsize="small")
     return ax
 
+
+
+# ------------------------------------------------------------ choosing the order in nu
+
+class ParametrizationComparison(NamedTuple):
+    """Result of :func:`compare_parametrizations`; ``print`` it for a table.
+
+    Attributes
+    ----------
+    parametrizations : list
+        The candidates, as given.
+    chi2_per_ndf : ndarray, shape (n_candidates,)
+        Held-out closure at the worst base point: the chi2 of :func:`closure_test` summed
+        over the features of a point and divided by their ndf, largest over the
+        non-nominal points (NaN when the candidate cannot be fitted, see ``errors``). A
+        missing term shows at the points where it matters, so the worst point, not the
+        average, separates the candidates.
+    scores : ndarray, shape (n_candidates,)
+        Held-out ``score`` (minus the cross-entropy per unit of nominal weight).
+    closures : list of ClosureResult or None
+    errors : list of str or None
+        Why a candidate could not be fitted (e.g. too few base points for its terms).
+    best : int
+        Index of the candidate with the lowest held-out chi2/ndf.
+    """
+
+    parametrizations: list
+    chi2_per_ndf: np.ndarray
+    scores: np.ndarray
+    closures: list
+    errors: list
+    best: int
+
+    def __str__(self):
+        lines = ["held-out closure of each parametrization",
+                 f"{'parametrization':>24s}{'worst chi2/ndf':>16s}{'score':>14s}"]
+        for i, spec in enumerate(self.parametrizations):
+            mark = "  <- best" if i == self.best else ""
+            if self.errors[i] is not None:
+                lines.append(f"{str(spec):>24s}  not fitted: {self.errors[i]}")
+            else:
+                lines.append(f"{str(spec):>24s}{self.chi2_per_ndf[i]:>16.3f}"
+                             f"{self.scores[i]:>14.6f}{mark}")
+        return "\n".join(lines)
+
+
+def compare_parametrizations(X, nu, sample_weight=None, *,
+                             parametrizations=("linear", "quadratic", "cubic"),
+                             estimator=None, test_fraction=0.3, n_bins=10, random_state=0):
+    """Compare parametrizations m(nu) of a BoostedParametricTree by held-out closure.
+
+    Real variations can need terms beyond the quadratic (a cubic dependence between the
+    +-1 points, say). For every candidate the same estimator is fitted on the same
+    training events and checked with :func:`closure_test` on held-out events at every
+    base point: a parametrization that cannot represent the dependence leaves a closure
+    chi2/ndf well above that of one that can, while a needlessly high order costs only
+    statistical precision. The base points must determine the highest order's terms.
+
+    Parameters
+    ----------
+    X, nu, sample_weight
+        Labelled events, as for :meth:`BoostedParametricTree.fit`.
+    parametrizations : sequence
+        Candidates, anything the ``parametrization`` parameter accepts.
+    estimator : BoostedParametricTree, optional
+        Its other settings are used for every candidate (default settings otherwise).
+    test_fraction : float, default=0.3
+        Held out of the training, stratified by base point (the split of early stopping:
+        a seeded hash of the features).
+    n_bins : int, default=10
+        Bins per feature of the closure test.
+    random_state : int, default=0
+        Seeds the split.
+
+    Returns
+    -------
+    ParametrizationComparison
+    """
+    from sklearn.base import clone
+
+    from ._statistics import EventStatistics
+    from ._stopping import validation_split
+    from .parametric import BoostedParametricTree, _group_by_point
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-d (n_samples, n_features), got shape {X.shape}")
+    nu = as_rows(nu, "nu", n_rows=X.shape[0])
+    weights = check_weights(sample_weight, X.shape[0])
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
+    if len(parametrizations) == 0:
+        raise ValueError("parametrizations must name at least one candidate")
+    _, slots = _group_by_point(nu)
+    train, test = validation_split(X, EventStatistics(int(slots.max()) + 1, weights=weights,
+                                                      slots=slots),
+                                   test_fraction, int(random_state))
+    template = BoostedParametricTree() if estimator is None else estimator
+    chi2, scores, closures, errors = [], [], [], []
+    for spec in parametrizations:
+        model = clone(template).set_params(parametrization=spec)
+        try:
+            model.fit(X[train], nu[train], weights[train])
+        except ValueError as exc:
+            chi2.append(np.nan)
+            scores.append(np.nan)
+            closures.append(None)
+            errors.append(str(exc))
+            continue
+        closure = closure_test(model, X[test], nu[test], weights[test], n_bins=n_bins)
+        chi2.append(max(sum(f.chi2 for f in p.features) / max(sum(f.ndf for f in p.features), 1)
+                        for p in closure.points))
+        scores.append(model.score(X[test], nu[test], weights[test]))
+        closures.append(closure)
+        errors.append(None)
+    chi2 = np.array(chi2)
+    if np.isnan(chi2).all():
+        raise ValueError("no parametrization could be fitted: " + "; ".join(errors))
+    return ParametrizationComparison(list(parametrizations), chi2, np.array(scores),
+                                     closures, errors, int(np.nanargmin(chi2)))
