@@ -74,9 +74,9 @@ class StoppingMonitor:
     validation sample cannot resolve are kept, not cut.
 
     (Stopping instead when the last ``n_iter_no_change`` trees did not improve the loss
-    significantly stops after 16 trees on :func:`bpt.toys.sine_cosine_2d`, whose closure
-    is then 4 to 7 times worse than with 100 trees: small systematic effects keep improving
-    below the resolution of the validation sample.)
+    significantly stops after 12 to 16 trees on :func:`bpt.toys.sine_cosine_2d`, whose
+    closure is then 4 to 7 times worse than with 100 trees: small systematic effects keep
+    improving below the resolution of the validation sample.)
     """
 
     def __init__(self, n_iter_no_change, tol, norm):

@@ -63,13 +63,18 @@ Parametrization, default="quadratic"
         the edges at quantiles, half equally spaced over the range, which keeps resolution
         in sparsely populated tails.
     early_stopping : "auto" or bool, default="auto"
-        Hold out ``validation_fraction`` of the events (stratified by base point) and stop
-        when the validation loss has not improved by ``tol`` for ``n_iter_no_change``
-        trees; the ensemble is then cut back to the tree with the lowest validation loss.
-        "auto" enables it above 10 000 events.
+        Hold out ``validation_fraction`` of the events of every base point (chosen by a
+        seeded hash of the features, so copies of an event at several points stay
+        together) and stop only when the validation loss has been significantly above its
+        minimum (by more than two standard errors of the paired per-event loss
+        differences, plus ``tol``) for ``n_iter_no_change`` consecutive trees; every tree up
+        to the last one not significantly worse is kept. "auto" enables it above 10 000
+        events. Trees whose effect the validation sample cannot resolve are kept: the
+        noisy minimum of the loss of a small effect is not where the model stops improving.
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
     tol : float, default=1e-7
+        Per unit of nominal weight, added to the significance margin.
     verbose : int, default=0
         Print the loss and time of every tree.
     random_state : int, RandomState or None
