@@ -183,7 +183,9 @@ def test_bad_input(samples):
     with pytest.raises(ValueError, match="calibration must be one of"):
         ProcessFractions(calibration="platt").fit(X, y, w)
     with pytest.raises(ValueError, match="calibration_fraction must be"):
-        ProcessFractions(calibration_fraction=1.5).fit(X, y, w)
+        ProcessFractions(cv=None, calibration_fraction=1.5).fit(X, y, w)
+    with pytest.raises(ValueError, match="cv must be None or an integer >= 2"):
+        ProcessFractions(cv=1).fit(X, y, w)
     model = ProcessFractions(HistGradientBoostingClassifier(max_iter=5)).fit(X, y, w)
     with pytest.raises(ValueError, match="not seen in fit"):
         model.reliability(X[:10], np.full(10, 9))
