@@ -4,8 +4,8 @@ The mixture model of the likelihood (DESIGN section 9) weighs every process by i
 the differential cross section at the reference point. For simulated events it is known;
 for observed events it is estimated by a multiclass classifier trained on the simulated
 processes with weights scaled to the expected yields (so that the class priors are the
-yield fractions), then calibrated by isotonic regression on events held out from its
-training.
+yield fractions), then calibrated by isotonic regression, interpolated between its blocks,
+on out-of-fold predictions (cross-fitting), so that no event is held out of the training.
 """
 from numbers import Integral, Real
 from typing import List, NamedTuple
@@ -28,9 +28,9 @@ class ProcessFractions(ClassifierMixin, BaseEstimator):
 
     The classifier is trained on events of all processes, each process's weights scaled so
     that their total is its expected yield; its class probabilities then estimate
-    ``g_p(x) = dsigma_p(x) / sum_q dsigma_q(x)``. A share ``calibration_fraction`` of the
-    events (stratified by process) is held out from the training and used to calibrate the
-    probabilities per class by weighted isotonic regression.
+    ``g_p(x) = dsigma_p(x) / sum_q dsigma_q(x)``. The probabilities are calibrated per
+    class by weighted isotonic regression fitted to out-of-fold predictions (``cv`` folds,
+    stratified by process) and applied to a classifier trained on all events.
 
     Parameters
     ----------
@@ -51,8 +51,14 @@ class ProcessFractions(ClassifierMixin, BaseEstimator):
         thereby exactly its own calibrated curve. ``"isotonic"``: every class calibrated
         alone, then all rows normalized to 1 (as scikit-learn's ``CalibratedClassifierCV``).
         ``None``: the classifier's probabilities, trained on all events.
+    cv : int or None, default=5
+        Folds of the cross-fitted calibration (``cv + 1`` classifier fits). None: one
+        split, holding ``calibration_fraction`` of the events out of the training.
     calibration_fraction : float, default=0.3
-        Share of the events held out from the classifier's training for the calibration.
+        Share of the events held out for the calibration when ``cv=None``.
+    interpolate : bool, default=True
+        Join the isotonic blocks' weighted-mean scores linearly instead of keeping the
+        steps, which would map every score of a block to one value.
     random_state : int, RandomState or None
         Seeds the calibration split and the default classifier.
 
@@ -65,8 +71,9 @@ class ProcessFractions(ClassifierMixin, BaseEstimator):
     expected_yields_ : ndarray, shape (n_processes,)
     classifier_ : estimator
         The fitted classifier.
-    calibrators_ : list of IsotonicRegression or None
-        One per process (None without calibration).
+    calibrators_ : list or None
+        The calibration curve of every process (``predict(score)``); None without
+        calibration.
     n_features_in_ : int
 
     Examples

@@ -209,7 +209,7 @@ def test_process_mixture_toy():
 # to its yield: an integer weight is not the same as repeating the event.
 EXPECTED_FAILED_CHECKS = {
     "check_sample_weight_equivalence_on_dense_data":
-        "the held-out calibration split draws events, so weights are not repetitions",
+        "the calibration folds draw events, so weights are not repetitions",
 }
 
 
