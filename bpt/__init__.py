@@ -19,20 +19,22 @@ except ImportError as exc:  # pragma: no cover - depends on how the package was 
 
 from .coefficients import coefficients_from_derivatives, coefficients_from_weights
 from .export import load, log_ratio_function, save, to_onnx
-from .fractions import ProcessFractions, plot_reliability
+from .fractions import ProcessFractions, fraction_information, plot_reliability
 from .information import BoostedInformationTree
 from .model_selection import BasePointKFold
 from .interpolation import FactorizedInterpolation, code4_coefficients, code4_log_factor
 from .parametric import BoostedParametricTree
 from .parametrization import Parametrization
-from .validation import (classifier_two_sample_test, closure_test, plot_closure,
-                         plot_two_sample, weighted_auc)
+from .validation import (classifier_two_sample_test, closure_test, compare_parametrizations,
+                         plot_closure,
+                         plot_two_sample, weight_closure_test, weighted_auc)
 from . import toys
 
 __all__ = ["BasePointKFold", "BoostedInformationTree", "BoostedParametricTree", "FactorizedInterpolation",
            "Parametrization", "ProcessFractions", "classifier_two_sample_test",
-           "closure_test", "code4_coefficients", "code4_log_factor",
-           "coefficients_from_derivatives", "coefficients_from_weights", "load",
+           "closure_test", "code4_coefficients", "compare_parametrizations", "code4_log_factor",
+           "coefficients_from_derivatives", "coefficients_from_weights", "fraction_information",
+           "load",
            "log_ratio_function", "plot_closure", "plot_reliability", "plot_two_sample",
-           "save", "to_onnx", "toys", "weighted_auc"]
+           "save", "to_onnx", "toys", "weight_closure_test", "weighted_auc"]
 __version__ = "0.1.0"

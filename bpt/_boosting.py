@@ -10,7 +10,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -20,6 +19,7 @@ from ._core._update import update_leaves
 from ._ensemble import TreeEnsemble
 from ._grower import TreeGrower
 from ._statistics import EventStatistics
+from ._stopping import StoppingMonitor, validation_split
 from ._threads import effective_n_threads
 from ._validation import validate_features
 from .parametrization import Parametrization
@@ -93,7 +93,8 @@ class BaseBoostedTree(BaseEstimator):
         rng = check_random_state(self.random_state)
         early_stopping = self._early_stopping_enabled(X.shape[0])
         if early_stopping:
-            train_rows, val_rows, train, validation = self._validation_split(X, statistics, rng)
+            train_rows, val_rows = self._validation_split(X, statistics, rng)
+            train, validation = statistics.take(train_rows), statistics.take(val_rows)
         else:
             train_rows, val_rows, train, validation = None, None, statistics, None
 
@@ -138,13 +139,18 @@ class BaseBoostedTree(BaseEstimator):
         if early_stopping:
             val_predictions = np.tile(baseline, (binned_val.shape[1], 1))
             val_norm = validation.sums()[0]
+            val_event_losses = np.empty(binned_val.shape[1])
+            monitor = StoppingMonitor(self.n_iter_no_change, self.tol, val_norm)
 
         def record_losses():
             train_loss.append(criterion.total_loss(*targets.arrays(), predictions, n_threads)
                               / targets_norm)
             if early_stopping:
-                val_loss.append(criterion.total_loss(*validation.arrays(), val_predictions,
-                                                     n_threads) / val_norm)
+                criterion.event_losses(*validation.arrays(), val_predictions,
+                                       val_event_losses, n_threads)
+                val_loss.append(val_event_losses.sum() / val_norm)
+                return monitor.update(len(val_loss) - 1, val_event_losses)
+            return False
 
         if track_loss:
             targets_norm = targets.sums()[0]
@@ -175,21 +181,20 @@ class BaseBoostedTree(BaseEstimator):
             if early_stopping:
                 ensemble.add_tree_binned(ensemble.n_trees - 1, binned_val,
                                          bin_mapper.missing_bin, val_predictions, n_threads)
-            if track_loss:
-                record_losses()
+            stop = record_losses() if track_loss else False
             if self.verbose:
                 print(f"[{iteration:>4}/{self.n_estimators}] {leaves.size:>3} leaves, "
                       f"train loss {train_loss[-1]:.6g}"
                       + (f", validation loss {val_loss[-1]:.6g}" if early_stopping else "")
                       + f", {time.perf_counter() - tic:.3f} s")
-            if early_stopping and self._should_stop(val_loss):
+            if stop:
                 break
 
         if early_stopping:
-            best = int(np.argmin(val_loss))
-            ensemble.truncate(best)
-            if self.verbose and best < len(val_loss) - 1:
-                print(f"early stopping: kept the {best} trees with the lowest validation loss")
+            ensemble.truncate(monitor.n_keep)
+            if self.verbose and monitor.n_keep < len(val_loss) - 1:
+                print(f"early stopping: kept {monitor.n_keep} trees; the validation loss of "
+                      f"the next {monitor.n_worse} was significantly above its minimum")
         self._ensemble = ensemble
         self.bin_mapper_ = bin_mapper
         self.n_iter_ = ensemble.n_trees
@@ -211,24 +216,11 @@ class BaseBoostedTree(BaseEstimator):
         return bool(self.early_stopping)
 
     def _validation_split(self, X, statistics, rng):
-        strata = statistics.strata()
-        try:
-            train_idx, val_idx = train_test_split(
-                np.arange(X.shape[0]), test_size=self.validation_fraction, stratify=strata,
-                random_state=rng.randint(2**31))
-        except ValueError as exc:
-            raise ValueError(f"cannot hold out validation_fraction={self.validation_fraction} "
-                             f"of the events for early stopping: {exc}") from exc
-        train_idx = np.sort(train_idx).astype(np.int32)
-        val_idx = np.sort(val_idx).astype(np.int32)
-        return train_idx, val_idx, statistics.take(train_idx), statistics.take(val_idx)
-
-    def _should_stop(self, losses):
-        n = self.n_iter_no_change
-        if len(losses) <= n:
-            return False
-        reference = losses[-n - 1]
-        return not any(loss < reference - self.tol for loss in losses[-n:])
+        """Sorted training and validation rows (int32): a pure function of the events
+        and the seed, stratified by base point (see :func:`bpt._stopping.validation_split`)."""
+        train_rows, val_rows = validation_split(X, statistics, self.validation_fraction,
+                                                rng.randint(2**31))
+        return train_rows.astype(np.int32), val_rows.astype(np.int32)
 
     def _check_hyperparameters(self):
         def check(name, ok, expected):

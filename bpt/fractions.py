@@ -4,17 +4,17 @@ The mixture model of the likelihood (DESIGN section 9) weighs every process by i
 the differential cross section at the reference point. For simulated events it is known;
 for observed events it is estimated by a multiclass classifier trained on the simulated
 processes with weights scaled to the expected yields (so that the class priors are the
-yield fractions), then calibrated by isotonic regression on events held out from its
-training.
+yield fractions), then calibrated by isotonic regression, interpolated between its blocks,
+on out-of-fold predictions (cross-fitting), so that no event is held out of the training.
 """
-from numbers import Real
+from numbers import Integral, Real
 from typing import List, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -28,9 +28,9 @@ class ProcessFractions(ClassifierMixin, BaseEstimator):
 
     The classifier is trained on events of all processes, each process's weights scaled so
     that their total is its expected yield; its class probabilities then estimate
-    ``g_p(x) = dsigma_p(x) / sum_q dsigma_q(x)``. A share ``calibration_fraction`` of the
-    events (stratified by process) is held out from the training and used to calibrate the
-    probabilities per class by weighted isotonic regression.
+    ``g_p(x) = dsigma_p(x) / sum_q dsigma_q(x)``. The probabilities are calibrated per
+    class by weighted isotonic regression fitted to out-of-fold predictions (``cv`` folds,
+    stratified by process) and applied to a classifier trained on all events.
 
     Parameters
     ----------
@@ -51,8 +51,14 @@ class ProcessFractions(ClassifierMixin, BaseEstimator):
         thereby exactly its own calibrated curve. ``"isotonic"``: every class calibrated
         alone, then all rows normalized to 1 (as scikit-learn's ``CalibratedClassifierCV``).
         ``None``: the classifier's probabilities, trained on all events.
+    cv : int or None, default=5
+        Folds of the cross-fitted calibration (``cv + 1`` classifier fits). None: one
+        split, holding ``calibration_fraction`` of the events out of the training.
     calibration_fraction : float, default=0.3
-        Share of the events held out from the classifier's training for the calibration.
+        Share of the events held out for the calibration when ``cv=None``.
+    interpolate : bool, default=True
+        Join the isotonic blocks' weighted-mean scores linearly instead of keeping the
+        steps, which would map every score of a block to one value.
     random_state : int, RandomState or None
         Seeds the calibration split and the default classifier.
 
@@ -65,8 +71,9 @@ class ProcessFractions(ClassifierMixin, BaseEstimator):
     expected_yields_ : ndarray, shape (n_processes,)
     classifier_ : estimator
         The fitted classifier.
-    calibrators_ : list of IsotonicRegression or None
-        One per process (None without calibration).
+    calibrators_ : list or None
+        The calibration curve of every process (``predict(score)``); None without
+        calibration.
     n_features_in_ : int
 
     Examples
@@ -79,12 +86,15 @@ class ProcessFractions(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, classifier=None, *, signal=None, expected_yields=None,
-                 calibration="staged", calibration_fraction=0.3, random_state=None):
+                 calibration="staged", cv=5, calibration_fraction=0.3, interpolate=True,
+                 random_state=None):
         self.classifier = classifier
         self.signal = signal
         self.expected_yields = expected_yields
         self.calibration = calibration
         self.calibration_fraction = calibration_fraction
+        self.cv = cv
+        self.interpolate = interpolate
         self.random_state = random_state
 
     def fit(self, X, y, sample_weight=None):
@@ -126,39 +136,61 @@ class ProcessFractions(ClassifierMixin, BaseEstimator):
         self.expected_yields_ = self._resolve_yields(totals)
 
         if self.calibration is None:
-            train = np.arange(X.shape[0])
-            calibrate = None
+            self.classifier_ = self._fit_classifier(X, codes, weights, np.arange(X.shape[0]))
+            self.calibrators_ = None
+            return self
+        if self.cv is None:
+            # One split: the classifier never sees the calibration events.
+            train, calibrate = self._holdout_split(codes)
+            self.classifier_ = self._fit_classifier(X, codes, weights, train)
+            raw = self._raw_fractions(X[calibrate])
         else:
-            if not (isinstance(self.calibration_fraction, Real)
-                    and 0 < self.calibration_fraction < 1):
-                raise ValueError("calibration_fraction must be a number between 0 and 1, got "
-                                 f"{self.calibration_fraction!r}")
+            # Cross-fitting: every event is calibrated on the prediction of a classifier that
+            # did not see it, and the final classifier is trained on all events.
+            if not (isinstance(self.cv, Integral) and not isinstance(self.cv, bool)
+                    and self.cv >= 2):
+                raise ValueError(f"cv must be None or an integer >= 2, got {self.cv!r}")
+            calibrate = np.arange(X.shape[0])
+            raw = np.empty((X.shape[0], n_classes))
+            folds = StratifiedKFold(self.cv, shuffle=True, random_state=_seed(self.random_state))
             try:
-                train, calibrate = train_test_split(
-                    np.arange(X.shape[0]), test_size=self.calibration_fraction, stratify=codes,
-                    random_state=self.random_state)
+                splits = list(folds.split(X, codes))
             except ValueError as exc:
-                raise ValueError(f"cannot hold out calibration_fraction="
-                                 f"{self.calibration_fraction} of every process: {exc}") from exc
+                raise ValueError(f"cannot split every process into cv={self.cv} folds: "
+                                 f"{exc}") from exc
+            for fold_train, fold_test in splits:
+                self.classifier_ = self._fit_classifier(X, codes, weights, fold_train)
+                raw[fold_test] = self._raw_fractions(X[fold_test])
+            self.classifier_ = self._fit_classifier(X, codes, weights, np.arange(X.shape[0]))
+        w_cal = self._yield_weights(codes[calibrate], weights[calibrate])
+        calibrator = _InterpolatedIsotonic if self.interpolate else _StepIsotonic
+        self.calibrators_ = [calibrator().fit(raw[:, c], codes[calibrate] == c, w_cal)
+                             for c in range(n_classes)]
+        return self
 
+    def _holdout_split(self, codes):
+        if not (isinstance(self.calibration_fraction, Real)
+                and 0 < self.calibration_fraction < 1):
+            raise ValueError("calibration_fraction must be a number between 0 and 1, got "
+                             f"{self.calibration_fraction!r}")
+        try:
+            return train_test_split(np.arange(codes.size), test_size=self.calibration_fraction,
+                                    stratify=codes, random_state=self.random_state)
+        except ValueError as exc:
+            raise ValueError(f"cannot hold out calibration_fraction="
+                             f"{self.calibration_fraction} of every process: {exc}") from exc
+
+    def _fit_classifier(self, X, codes, weights, rows):
         classifier = (HistGradientBoostingClassifier(random_state=self.random_state)
                       if self.classifier is None else clone(self.classifier))
-        w_train = self._yield_weights(codes[train], weights[train])
+        w_train = self._yield_weights(codes[rows], weights[rows])
         # Mean weight 1: only the ratios between processes set the priors, and weight-based
         # regularization (e.g. HistGradientBoosting's min_hessian_to_split) stays in scale.
-        w_train *= train.size / w_train.sum()
-        classifier.fit(X[train], codes[train], sample_weight=w_train)
+        w_train *= rows.size / w_train.sum()
+        classifier.fit(X[rows], codes[rows], sample_weight=w_train)
         self.classifier_ = classifier
         self._check_classifier_classes()
-        self.calibrators_ = None
-        if calibrate is not None:
-            raw = self._raw_fractions(X[calibrate])
-            w_cal = self._yield_weights(codes[calibrate], weights[calibrate])
-            self.calibrators_ = [
-                IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
-                    raw[:, c], codes[calibrate] == c, sample_weight=w_cal)
-                for c in range(n_classes)]
-        return self
+        return classifier
 
     # ------------------------------------------------------------------------- prediction
 
@@ -194,6 +226,15 @@ class ProcessFractions(ClassifierMixin, BaseEstimator):
         """The classifier's probabilities before calibration, shape (n_samples, n_processes)."""
         check_is_fitted(self, "classifier_")
         return self._raw_fractions(self._validate_X(X))
+
+    def information(self, X, true_fractions, sample_weight=None):
+        """Information on process strengths kept by the fitted fractions, against the truth.
+
+        See :func:`fraction_information`; ``X`` and ``sample_weight`` are events of the
+        mixture (all processes, weights summing to their yields), ``true_fractions`` the
+        true g_p at those events (a toy's ``fractions(X)``).
+        """
+        return fraction_information(self.predict_fractions(X), true_fractions, sample_weight)
 
     # ------------------------------------------------------------------------ reliability
 
@@ -317,6 +358,108 @@ class ProcessFractions(ClassifierMixin, BaseEstimator):
         # Missing values go to the classifier (the default one routes them itself).
         tags.input_tags.allow_nan = True
         return tags
+
+
+class FractionInformation(NamedTuple):
+    """Result of :func:`fraction_information`, one entry per process.
+
+    Attributes
+    ----------
+    captured : ndarray
+        ``(sum w g g_hat)^2 / (sum w g_hat^2 sum w g^2)``: the share of the Fisher
+        information on the process's strength that a fit using ``g_hat`` keeps (1 for the
+        true fractions; below 1 when the estimate blurs the processes).
+    calibration : ndarray
+        ``sum w g_hat^2 / sum w g g_hat``: the information the fit *claims* over the one it
+        has. Above 1 the intervals are too narrow, below 1 too wide.
+    """
+
+    captured: np.ndarray
+    calibration: np.ndarray
+
+    def __str__(self):
+        return ("process fractions against the truth\n"
+                + "".join(f"  process {p}: information kept {c:.4f}, claimed/true {k:.4f}\n"
+                          for p, (c, k) in enumerate(zip(self.captured, self.calibration))))
+
+
+def fraction_information(fractions, true_fractions, sample_weight=None):
+    """How much information on process strengths estimated fractions keep.
+
+    In the mixture ``R = sum_p mu_p g_p(x)`` the derivative of the per-event ratio with
+    respect to the strength mu_p at the reference point is ``g_p(x)``. A fit that uses an
+    estimate ``g_hat`` has, on data drawn with the true ``g``, the curvature
+    ``A = sum w g_hat^2`` and the response ``dmu_hat/dmu = sum w g g_hat / A``; the
+    information it keeps on the true strength is ``(sum w g g_hat)^2 / A``, at most the
+    truth's ``sum w g^2`` (Cauchy-Schwarz).
+
+    Parameters
+    ----------
+    fractions, true_fractions : array-like, shape (n_samples, n_processes)
+    sample_weight : array-like, shape (n_samples,), optional
+        Events of the whole mixture, weighted to their expected yields.
+
+    Returns
+    -------
+    FractionInformation
+    """
+    estimate = np.asarray(fractions, dtype=np.float64)
+    truth = np.asarray(true_fractions, dtype=np.float64)
+    if estimate.ndim != 2 or estimate.shape != truth.shape:
+        raise ValueError(f"fractions {estimate.shape} and true_fractions {truth.shape} must "
+                         "have the same shape (n_samples, n_processes)")
+    weights = check_weights(sample_weight, estimate.shape[0])
+    cross = weights @ (estimate * truth)
+    claimed = weights @ estimate ** 2
+    true = weights @ truth ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return FractionInformation(cross ** 2 / (claimed * true), claimed / cross)
+
+
+def _seed(random_state):
+    """An integer seed for the fold split (None stays None)."""
+    if random_state is None or isinstance(random_state, Integral):
+        return random_state
+    return int(random_state.randint(2**31))
+
+
+class _StepIsotonic:
+    """Weighted isotonic regression: a step function of the classifier's probability."""
+
+    def fit(self, score, is_class, weights):
+        self.isotonic_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
+            score, is_class, sample_weight=weights)
+        return self
+
+    def predict(self, score):
+        return self.isotonic_.predict(score)
+
+
+class _InterpolatedIsotonic(_StepIsotonic):
+    """Isotonic regression interpolated linearly between the centres of its blocks.
+
+    The steps of plain isotonic regression map every score of a block to one value, which
+    throws away the classifier's resolution inside the block; joining the blocks'
+    weighted-mean scores keeps the calibration monotone and the resolution.
+    """
+
+    def fit(self, score, is_class, weights):
+        super().fit(score, is_class, weights)
+        fitted = self.isotonic_.predict(score)
+        order = np.argsort(score, kind="mergesort")
+        fitted, sorted_score, sorted_weight = fitted[order], score[order], weights[order]
+        starts = np.flatnonzero(np.r_[True, np.diff(fitted) != 0])
+        block_weight = np.add.reduceat(sorted_weight, starts)
+        keep = block_weight > 0
+        centres = (np.add.reduceat(sorted_weight * sorted_score, starts)[keep]
+                   / block_weight[keep])
+        self.knots_ = np.column_stack([centres, fitted[starts][keep]])
+        return self
+
+    def predict(self, score):
+        if self.knots_.shape[0] < 2:
+            return super().predict(score)
+        return np.interp(score, self.knots_[:, 0], self.knots_[:, 1])
 
 
 def _normalized_rows(values, fallback, share):

@@ -48,7 +48,8 @@ Parametrization, default="quadratic"
 min_weight_leaf, max_bins, bin_strategy, early_stopping, validation_fraction, \
 n_iter_no_change, tol, verbose, random_state, n_jobs
         As for :class:`~bpt.BoostedParametricTree`; ``min_weight_leaf`` bounds a leaf's
-        total weight, and the validation split is random.
+        total weight, and the validation split (a seeded hash of the features) is not
+        stratified.
 
     Attributes
     ----------

@@ -1,6 +1,5 @@
 """BoostedParametricTree: learn log r(x|nu) = m(nu) . Delta(x) from samples at base points."""
 import numpy as np
-from sklearn.utils.validation import check_consistent_length
 
 from ._boosting import BaseBoostedTree, atomic_fit
 from ._core._parametric_criterion import ParametricCriterion
@@ -15,6 +14,21 @@ _NU = "nu, the base point of each event"
 MAX_BASE_POINTS = 1000
 FEW_BASE_POINTS = 20
 MIN_EVENTS_PER_BASE_POINT = 10
+_OTHER_FORMS = ("for one sample per base point use fit(datasets, nu_points) or fit_datasets; "
+                "for per-event weights at every base point use fit_weights(X, weights, "
+                "nu_points)")
+
+
+def _is_dataset_list(X):
+    """Whether ``X`` is a list of samples, one per base point, rather than a feature matrix.
+
+    A list or tuple whose first entry is a 2-d array (or DataFrame) or an ``(X, weights)``
+    pair; a plain feature matrix given as nested lists has 1-d rows.
+    """
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    first = X[0]
+    return isinstance(first, tuple) or np.ndim(first) == 2
 
 
 class BoostedParametricTree(BaseBoostedTree):
@@ -55,13 +69,18 @@ Parametrization, default="quadratic"
         the edges at quantiles, half equally spaced over the range, which keeps resolution
         in sparsely populated tails.
     early_stopping : "auto" or bool, default="auto"
-        Hold out ``validation_fraction`` of the events (stratified by base point) and stop
-        when the validation loss has not improved by ``tol`` for ``n_iter_no_change``
-        trees; the ensemble is then cut back to the tree with the lowest validation loss.
-        "auto" enables it above 10 000 events.
+        Hold out ``validation_fraction`` of the events of every base point (chosen by a
+        seeded hash of the features, so copies of an event at several points stay
+        together) and stop only when the validation loss has been significantly above its
+        minimum (by more than two standard errors of the paired per-event loss
+        differences, plus ``tol``) for ``n_iter_no_change`` consecutive trees; every tree up
+        to the last one not significantly worse is kept. "auto" enables it above 10 000
+        events. Trees whose effect the validation sample cannot resolve are kept: the
+        noisy minimum of the loss of a small effect is not where the model stops improving.
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
     tol : float, default=1e-7
+        Per unit of nominal weight, added to the significance margin.
     verbose : int, default=0
         Print the loss and time of every tree.
     random_state : int, RandomState or None
@@ -103,31 +122,52 @@ Parametrization, default="quadratic"
     def fit(self, X, y, sample_weight=None):
         """Fit from events labelled by the base point they were simulated at.
 
+        ``fit(datasets, nu_points)`` with a list of samples, one per base point, is the same
+        as :meth:`fit_datasets` and gives the same model.
+
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features)
-            Features; NaN marks a missing value.
+        X : array-like, shape (n_samples, n_features), or list of samples
+            Features; NaN marks a missing value. A list or tuple of 2-d arrays, DataFrames
+            or ``(X, weights)`` pairs is a list of datasets (see :meth:`fit_datasets`).
         y : array-like, shape (n_samples,) or (n_samples, n_params)
             nu, the base point of each event (named ``y`` as the target of any
             scikit-learn estimator). Events with ``nu == 0`` form the nominal sample.
+            With a list of datasets: ``nu_points``, one base point per dataset.
         sample_weight : array-like, shape (n_samples,), optional
-            Event weights (may be negative); 1 by default.
+            Event weights (may be negative); 1 by default. Not with a list of datasets,
+            whose weights are given as ``(X, weights)`` pairs.
 
         Returns
         -------
         self
         """
-        X = self._validate_X(X, reset=True)
+        if _is_dataset_list(X):
+            if sample_weight is not None:
+                raise ValueError("sample_weight cannot be combined with a list of datasets: "
+                                 "pass each sample's weights as an (X, weights) pair, "
+                                 "fit([(X0, w0), (X1, w1), ...], nu_points)")
+            return self.fit_datasets(X, y)
+        try:
+            X = self._validate_X(X, reset=True)
+        except ValueError as exc:
+            raise ValueError(f"{exc}\nfit(X, nu, sample_weight) takes one feature matrix "
+                             f"for all events; {_OTHER_FORMS}") from None
         statistics, points, names = self._labelled_events(X, y, sample_weight, reset=True)
         return self._fit_base_points(X, statistics, points, names)
 
     def fit_datasets(self, datasets, nu_points):
         """Fit from one sample per base point.
 
+        The samples are stacked in the order given and fitted as :meth:`fit` fits
+        labelled events, so the model is the same as ``fit(X, nu, sample_weight)`` on the
+        stacked events (and as :meth:`fit_weights` with one non-zero weight per row).
+
         Parameters
         ----------
-        datasets : list of array-like or of (X, weights) pairs
-            Sample k was simulated at ``nu_points[k]``.
+        datasets : list of array-like, DataFrames or (X, weights) pairs
+            Sample k was simulated at ``nu_points[k]``. DataFrames must share their
+            columns; their names become ``feature_names_in_``.
         nu_points : array-like, shape (K + 1, n_params) or (K + 1,)
             Base points; one of them must be the nominal point 0.
 
@@ -135,25 +175,34 @@ Parametrization, default="quadratic"
         -------
         self
         """
+        if not isinstance(datasets, (list, tuple)):
+            raise ValueError("datasets must be a list of samples (2-d arrays, DataFrames or "
+                             f"(X, weights) pairs), got {type(datasets).__name__}; for one "
+                             "feature matrix of all events use fit(X, nu, sample_weight)")
         nu_points, point_names = self._nu_rows(nu_points, "nu_points", reset=True)
         if len(datasets) != nu_points.shape[0]:
-            raise ValueError(f"{len(datasets)} datasets but {nu_points.shape[0]} base points")
+            raise ValueError(f"{len(datasets)} datasets but {nu_points.shape[0]} base points "
+                             "in nu_points: give one base point per dataset")
         features, weights, slots, feature_names = [], [], [], None
         for k, dataset in enumerate(datasets):
             X_k, w_k = dataset if isinstance(dataset, tuple) else (dataset, None)
+            if isinstance(dataset, tuple) and len(dataset) != 2:
+                raise ValueError(f"dataset {k} is a tuple of {len(dataset)} items; a weighted "
+                                 "sample is an (X, weights) pair")
             table = as_table(X_k, f"dataset {k}")
             feature_names = table.names if k == 0 else feature_names
             X_k = np.asarray(match_columns(table, feature_names, f"dataset {k}"))
             if X_k.ndim != 2:
                 raise ValueError(f"dataset {k} must be a 2-d array of features, got shape "
-                                 f"{X_k.shape}")
+                                 f"{X_k.shape}; for one feature matrix of all events "
+                                 "use fit(X, nu, sample_weight)")
             if X_k.shape[0] == 0:
                 raise ValueError(f"dataset {k} (base point nu="
                                  f"{_format_point(nu_points[k])}) has no events")
             features.append(X_k)
-            weights.append(check_weights(w_k, X_k.shape[0], f"weights of dataset {k}"))
-            slots.append(np.full(X_k.shape[0], k))
-        if len({X_k.shape[1] for X_k in features}) > 1:
+            weights.append(check_weights(w_k, np.shape(X_k)[0], f"weights of dataset {k}"))
+            slots.append(np.full(np.shape(X_k)[0], k))
+        if len({np.shape(X_k)[1] for X_k in features}) > 1:
             raise ValueError("all datasets must have the same number of features, got "
                              f"{[X_k.shape[1] for X_k in features]}")
         nu = Table(nu_points[np.concatenate(slots)], point_names)
@@ -180,19 +229,30 @@ Parametrization, default="quadratic"
         -------
         self
         """
-        X = self._validate_X(X, reset=True)
+        try:
+            X = self._validate_X(X, reset=True)
+        except ValueError as exc:
+            raise ValueError(f"{exc}\nfit_weights(X, weights, nu_points) takes one feature "
+                             "matrix for all events; for one sample per base point use "
+                             "fit(datasets, nu_points) or fit_datasets") from None
         nu_points, point_names = self._nu_rows(nu_points, "nu_points", reset=True)
         weights = real_array(weights, "weights")
         if weights.ndim != 2 or weights.shape != (X.shape[0], nu_points.shape[0]):
             raise ValueError(f"weights must have shape (n_samples, n_base_points) = "
-                             f"({X.shape[0]}, {nu_points.shape[0]}), got {weights.shape}")
+                             f"({X.shape[0]}, {nu_points.shape[0]}), got {weights.shape}; "
+                             "for events labelled by their base point use fit(X, nu, "
+                             "sample_weight), for one sample per base point fit(datasets, "
+                             "nu_points) or fit_datasets")
         if not np.isfinite(weights).all():
             raise ValueError("weights contain NaN or infinite values")
         if np.unique(nu_points, axis=0).shape[0] != nu_points.shape[0]:
             raise ValueError("nu_points contains the same base point twice")
-        order = _nominal_first(nu_points)
+        # The base points in the canonical order of fit (nominal first, then sorted), so
+        # that the same events give the same model in every form.
+        points, slots = _group_by_point(nu_points)
+        order = np.argsort(slots)
         statistics = EventStatistics.from_columns(weights[:, order])
-        return self._fit_base_points(X, statistics, nu_points[order], point_names)
+        return self._fit_base_points(X, statistics, points, point_names)
 
     def _nu_rows(self, nu, name, reset):
         """Parameter points as rows and their names (the columns of a DataFrame or dict),
@@ -205,7 +265,10 @@ Parametrization, default="quadratic"
         """Statistics of events labelled by their base point, the points (nominal first) and
         the parameter names the labels carry."""
         nu, names = self._nu_rows(require_target(self, y, _NU), "y (nu)", reset)
-        check_consistent_length(X, nu)
+        if nu.shape[0] != X.shape[0]:
+            raise ValueError(f"inconsistent numbers of samples: y (nu) has {nu.shape[0]} rows "
+                             f"but X has {X.shape[0]}: "
+                             f"nu gives the base point of every event; {_OTHER_FORMS}")
         weights = check_weights(sample_weight, X.shape[0])
         points, slots = _group_by_point(nu)
         n_points, n_events = points.shape[0], X.shape[0]

@@ -135,6 +135,16 @@ class ToyAnalysis:
             return [Normalization("bkg_norm", self.normalization_uncertainty)]
         return []
 
+    def fraction_training_sample(self, n_generated=60_000, random_state=3):
+        """Simulated events of every process at the nominal point for learning g_p(x):
+        X, the process index of each event, and the weights (each process sums to its
+        expected yield)."""
+        seeds = np.random.SeedSequence(random_state).spawn(len(PROCESSES))
+        samples = [self.simulate(p, n_generated, 0.0, seed) for p, seed in zip(PROCESSES, seeds)]
+        return (np.vstack([X for X, _ in samples]),
+                np.concatenate([np.full(len(X), k) for k, (X, _) in enumerate(samples)]),
+                np.concatenate([w for _, w in samples]))
+
     def fit_energy_scale(self, n_generated=40_000, base_points=(-2.0, -1.0, 0.0, 1.0, 2.0),
                          random_state=0, **bpt_params):
         """One BoostedParametricTree per process for ``es`` from samples at ``base_points``."""
@@ -151,15 +161,21 @@ class ToyAnalysis:
             surrogates[process] = BoostedParametricTree(**params).fit(X, nu)
         return surrogates
 
-    def unbinned_model(self, surrogates, n_reference=100_000, random_state=1, **model_options):
-        """The surrogate likelihood model: simulated reference events per process."""
+    def unbinned_model(self, surrogates, n_reference=100_000, random_state=1, fractions=None,
+                       **model_options):
+        """The surrogate likelihood model: simulated reference events per process.
+
+        ``fractions``: a function X -> g_p(x) (n, 3), e.g. a fitted ProcessFractions'
+        ``predict_fractions``; default the true fractions.
+        """
         seeds = np.random.SeedSequence(random_state).spawn(len(PROCESSES))
         processes = []
         for process, seed in zip(PROCESSES, seeds):
             X, w = self.simulate(process, n_reference, 0.0, seed)
             processes.append(Process(process, X, w, rate=self.modifiers(process),
                                      systematics=[Systematic(surrogates[process], ["es"])]))
-        region = UnbinnedRegion("signal_region", processes, fractions=self.fractions)
+        region = UnbinnedRegion("signal_region", processes,
+                                fractions=self.fractions if fractions is None else fractions)
         return Model(self.parameters(), [region], **model_options)
 
     def discriminant(self, X):

@@ -5,7 +5,8 @@ point of each event for the BoostedParametricTree, the ratio coefficients t for 
 BoostedInformationTree) and the true log ratio as a function, so that tests, examples and
 benchmarks can measure a surrogate against the truth.
 
-BoostedParametricTree toys: :func:`sine_shape`, :func:`gaussian_mean_width`, and
+BoostedParametricTree toys: :func:`sine_shape`, :func:`sine_cosine_2d` (two small
+second-order effects), :func:`gaussian_mean_width`, and
 :func:`coupled_nuisances` (two nuisances that do not factorize, with a cubic dependence that
 the +-1 points do not see: the case where a HistFactory-style interpolation fails).
 
@@ -77,6 +78,48 @@ def sine_shape(n_per_point, base_points=(0.0, 0.5, 1.0, 1.5), random_state=None)
     def coefficients(X):
         return np.column_stack([np.sin(X[:, 0]), np.zeros(X.shape[0])])
 
+    return Toy(x, weights, nu, log_ratio, coefficients, points)
+
+
+SINE_COSINE_BASE_POINTS = ((0, 0), (0.5, 0), (0, 0.5), (1, 0), (0, 1), (0.5, 0.5))
+
+
+def sine_cosine_2d(n_per_point, base_points=SINE_COSINE_BASE_POINTS, shared_events=True,
+                   random_state=None):
+    """Two parameters whose effects mix: r(x|nu) = exp((nu0 sin x + nu1 cos(x/2))^2 / 4).
+
+    x ~ U(-pi, pi), each event at base point k weighted by r(x|nu_k). With
+    ``shared_events`` (default) every base point reuses the same ``n_per_point`` draws of
+    x, as weight variations of one simulated sample do (``X`` repeats them once per base
+    point; ``X[:n_per_point]`` with ``weights.reshape(K + 1, -1).T`` is the
+    :meth:`~bpt.BoostedParametricTree.fit_weights` form); otherwise every base point has
+    its own draws. Both effects are small and second order in nu, the regime where the
+    validation loss is dominated by its own noise. The truth is exact in the quadratic parametrization (terms nu0, nu1, nu0^2,
+    nu0*nu1, nu1^2): Delta = (0, 0, sin^2 x / 4, sin x cos(x/2) / 2, cos^2(x/2) / 4).
+    """
+    rng = np.random.default_rng(random_state)
+    points = np.asarray(base_points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"base_points must have shape (K + 1, 2), got {points.shape}")
+    if shared_events:
+        x = np.tile(rng.uniform(-np.pi, np.pi, size=(n_per_point, 1)), (points.shape[0], 1))
+    else:
+        x = rng.uniform(-np.pi, np.pi, size=(points.shape[0] * n_per_point, 1))
+    nu = np.repeat(points, n_per_point, axis=0)
+
+    def log_ratio_rows(x, nu0, nu1):
+        return (nu0 * np.sin(x) + nu1 * np.cos(x / 2)) ** 2 / 4
+
+    def log_ratio(X, point):
+        nu0, nu1 = np.ravel(point)
+        return log_ratio_rows(X[:, 0], nu0, nu1)
+
+    def coefficients(X):
+        s, c = np.sin(X[:, 0]), np.cos(X[:, 0] / 2)
+        zero = np.zeros(X.shape[0])
+        return np.column_stack([zero, zero, s ** 2 / 4, s * c / 2, c ** 2 / 4])
+
+    weights = np.exp(log_ratio_rows(x[:, 0], nu[:, 0], nu[:, 1]))
     return Toy(x, weights, nu, log_ratio, coefficients, points)
 
 

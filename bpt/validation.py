@@ -13,7 +13,7 @@ surrogate's own fluctuations make both checks look better than they are.
   label permutations (plot: :func:`plot_two_sample`).
 """
 import warnings
-from typing import List, NamedTuple
+from typing import List, NamedTuple, Optional
 
 import numpy as np
 from scipy import stats
@@ -101,9 +101,14 @@ class FeatureClosure(NamedTuple):
     nominal : ndarray, shape (n_bins,)
         The nominal sample without reweighting (for reference).
     chi2 : float
-        ``sum (reweighted - varied)^2 / (reweighted_error^2 + varied_error^2)``.
+        ``sum (reweighted - varied)^2 / (reweighted_error^2 + varied_error^2)``, or with
+        ``difference_error`` ``sum (reweighted - varied)^2 / difference_error^2``.
     ndf : int
         Bins with entries, minus one with ``normalize=True``.
+    difference_error : ndarray, shape (n_bins,), or None
+        When the two samples share events (:func:`weight_closure_test`): the standard
+        error of ``reweighted - varied``, ``sqrt(sum (w_k - w_0 r)^2)`` over the events of
+        a bin, which accounts for their correlation. None for independent samples.
     """
 
     feature: int
@@ -116,6 +121,7 @@ class FeatureClosure(NamedTuple):
     nominal: np.ndarray
     chi2: float
     ndf: int
+    difference_error: Optional[np.ndarray] = None
 
     @property
     def p_value(self):
@@ -197,15 +203,7 @@ def closure_test(surrogate, X, nu, sample_weight=None, *, points=None, n_bins=10
     """
     log_ratio = _log_ratio_function(surrogate)
     X, weights, all_points, slots, nominal = _labelled(X, nu, sample_weight)
-    if not (isinstance(n_bins, (int, np.integer)) and n_bins >= 1):
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
-    columns = list(range(X.shape[1])) if features is None else [int(f) for f in features]
-    if any(not 0 <= c < X.shape[1] for c in columns):
-        raise ValueError(f"features must be column indices below {X.shape[1]}, got {columns}")
-    names = (list(feature_names) if feature_names is not None
-             else [f"x{c}" for c in range(X.shape[1])])
-    if len(names) != X.shape[1]:
-        raise ValueError(f"{len(names)} feature names for {X.shape[1]} features")
+    columns, names = _closure_columns(X, n_bins, features, feature_names)
     in_nominal = slots == nominal
     X_nom, w_nom = X[in_nominal], weights[in_nominal]
     results = []
@@ -222,8 +220,64 @@ def closure_test(surrogate, X, nu, sample_weight=None, *, points=None, n_bins=10
     return ClosureResult(results)
 
 
+def weight_closure_test(surrogate, X, weights, nu_points, *, points=None, n_bins=10,
+                        features=None, feature_names=None, normalize=False):
+    """Closure for events that carry a weight at every base point (weight variations).
+
+    The form of :meth:`BoostedParametricTree.fit_weights`: ``weights[:, k]`` is each
+    event's weight at ``nu_points[k]``. For every non-nominal point the events weighted by
+    ``w_0 r(x|nu_k)`` are compared with the same events weighted by ``w_k``, in quantile
+    bins of every feature. The two histograms share events, so their difference has the
+    variance ``sum (w_k - w_0 r)^2`` over the events of a bin, not the sum of the two
+    histograms' variances (which would overstate the noise and hide a bad surrogate).
+    Rows with a single non-zero weight (separately simulated samples) enter the same
+    formula as independent events. Parameters and result as for :func:`closure_test`;
+    ``difference_error`` of every :class:`FeatureClosure` holds the per-bin noise.
+    """
+    log_ratio = _log_ratio_function(surrogate)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-d (n_samples, n_features), got shape {X.shape}")
+    all_points = as_rows(nu_points, "nu_points")
+    weights = as_rows(weights, "weights", n_rows=X.shape[0])
+    if weights.shape[1] != all_points.shape[0]:
+        raise ValueError(f"weights has {weights.shape[1]} columns but nu_points "
+                         f"{all_points.shape[0]} base points; column k is the weight at "
+                         "nu_points[k]")
+    nominal = np.flatnonzero((all_points == 0).all(axis=1))
+    if nominal.size == 0:
+        raise ValueError("nu_points has no nominal point (nu = 0): the check reweights the "
+                         "nominal weights")
+    nominal = int(nominal[0])
+    columns, names = _closure_columns(X, n_bins, features, feature_names)
+    w_nom = weights[:, nominal]
+    results = []
+    for k in _select_points(all_points, nominal, points):
+        w_var = weights[:, k]
+        w_rew = _reweighted_nominal(log_ratio, X, w_nom, all_points[k])
+        if normalize:
+            w_rew = w_rew * (w_var.sum() / w_rew.sum())
+        results.append(PointClosure(all_points[k].copy(), [
+            _feature_closure(c, names[c], X[:, c], w_nom, w_rew, X[:, c], w_var, n_bins,
+                             normalize, shared=True) for c in columns]))
+    return ClosureResult(results)
+
+
+def _closure_columns(X, n_bins, features, feature_names):
+    if not (isinstance(n_bins, (int, np.integer)) and n_bins >= 1):
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    columns = list(range(X.shape[1])) if features is None else [int(f) for f in features]
+    if any(not 0 <= c < X.shape[1] for c in columns):
+        raise ValueError(f"features must be column indices below {X.shape[1]}, got {columns}")
+    names = (list(feature_names) if feature_names is not None
+             else [f"x{c}" for c in range(X.shape[1])])
+    if len(names) != X.shape[1]:
+        raise ValueError(f"{len(names)} feature names for {X.shape[1]} features")
+    return columns, names
+
+
 def _feature_closure(column, name, x_nominal, w_nominal, w_reweighted, x_varied, w_varied,
-                     n_bins, normalize):
+                     n_bins, normalize, shared=False):
     finite_varied = x_varied[np.isfinite(x_varied)]
     finite_all = np.concatenate([finite_varied, x_nominal[np.isfinite(x_nominal)]])
     if finite_all.size == 0:
@@ -244,12 +298,18 @@ def _feature_closure(column, name, x_nominal, w_nominal, w_reweighted, x_varied,
     reweighted, reweighted_error = histogram(x_nominal, w_reweighted)
     varied, varied_error = histogram(x_varied, w_varied)
     plain, _ = histogram(x_nominal, w_nominal)
-    variance = reweighted_error ** 2 + varied_error ** 2
+    difference_error = None
+    if shared:
+        # The same events in both histograms: the noise of the difference, event by event.
+        _, difference_error = histogram(x_nominal, w_varied - w_reweighted)
+        variance = difference_error ** 2
+    else:
+        variance = reweighted_error ** 2 + varied_error ** 2
     filled = variance > 0
     chi2 = float(np.sum((reweighted - varied)[filled] ** 2 / variance[filled]))
     ndf = int(filled.sum()) - (1 if normalize else 0)
     return FeatureClosure(column, name, edges, reweighted, reweighted_error, varied,
-                          varied_error, plain, chi2, ndf)
+                          varied_error, plain, chi2, ndf, difference_error)
 
 
 def plot_closure(result, point=0, features=None, fig=None, units=None):
@@ -528,3 +588,123 @@ def _point_label(point):
     """A base point for plot labels: ν = 1 or ν = (1, -0.5)."""
     return f"$\\nu$ = {_format_point(point)}"
 
+
+
+# ------------------------------------------------------------ choosing the order in nu
+
+class ParametrizationComparison(NamedTuple):
+    """Result of :func:`compare_parametrizations`; ``print`` it for a table.
+
+    Attributes
+    ----------
+    parametrizations : list
+        The candidates, as given.
+    chi2_per_ndf : ndarray, shape (n_candidates,)
+        Held-out closure at the worst base point: the chi2 of :func:`closure_test` summed
+        over the features of a point and divided by their ndf, largest over the
+        non-nominal points (NaN when the candidate cannot be fitted, see ``errors``). A
+        missing term shows at the points where it matters, so the worst point, not the
+        average, separates the candidates.
+    scores : ndarray, shape (n_candidates,)
+        Held-out ``score`` (minus the cross-entropy per unit of nominal weight).
+    closures : list of ClosureResult or None
+    errors : list of str or None
+        Why a candidate could not be fitted (e.g. too few base points for its terms).
+    best : int
+        Index of the candidate with the lowest held-out chi2/ndf.
+    """
+
+    parametrizations: list
+    chi2_per_ndf: np.ndarray
+    scores: np.ndarray
+    closures: list
+    errors: list
+    best: int
+
+    def __str__(self):
+        lines = ["held-out closure of each parametrization",
+                 f"{'parametrization':>24s}{'worst chi2/ndf':>16s}{'score':>14s}"]
+        for i, spec in enumerate(self.parametrizations):
+            mark = "  <- best" if i == self.best else ""
+            if self.errors[i] is not None:
+                lines.append(f"{str(spec):>24s}  not fitted: {self.errors[i]}")
+            else:
+                lines.append(f"{str(spec):>24s}{self.chi2_per_ndf[i]:>16.3f}"
+                             f"{self.scores[i]:>14.6f}{mark}")
+        return "\n".join(lines)
+
+
+def compare_parametrizations(X, nu, sample_weight=None, *,
+                             parametrizations=("linear", "quadratic", "cubic"),
+                             estimator=None, test_fraction=0.3, n_bins=10, random_state=0):
+    """Compare parametrizations m(nu) of a BoostedParametricTree by held-out closure.
+
+    Real variations can need terms beyond the quadratic (a cubic dependence between the
+    +-1 points, say). For every candidate the same estimator is fitted on the same
+    training events and checked with :func:`closure_test` on held-out events at every
+    base point: a parametrization that cannot represent the dependence leaves a closure
+    chi2/ndf well above that of one that can, while a needlessly high order costs only
+    statistical precision. The base points must determine the highest order's terms.
+
+    Parameters
+    ----------
+    X, nu, sample_weight
+        Labelled events, as for :meth:`BoostedParametricTree.fit`.
+    parametrizations : sequence
+        Candidates, anything the ``parametrization`` parameter accepts.
+    estimator : BoostedParametricTree, optional
+        Its other settings are used for every candidate (default settings otherwise).
+    test_fraction : float, default=0.3
+        Held out of the training, stratified by base point (the split of early stopping:
+        a seeded hash of the features).
+    n_bins : int, default=10
+        Bins per feature of the closure test.
+    random_state : int, default=0
+        Seeds the split.
+
+    Returns
+    -------
+    ParametrizationComparison
+    """
+    from sklearn.base import clone
+
+    from ._statistics import EventStatistics
+    from ._stopping import validation_split
+    from .parametric import BoostedParametricTree, _group_by_point
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-d (n_samples, n_features), got shape {X.shape}")
+    nu = as_rows(nu, "nu", n_rows=X.shape[0])
+    weights = check_weights(sample_weight, X.shape[0])
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
+    if len(parametrizations) == 0:
+        raise ValueError("parametrizations must name at least one candidate")
+    _, slots = _group_by_point(nu)
+    train, test = validation_split(X, EventStatistics(int(slots.max()) + 1, weights=weights,
+                                                      slots=slots),
+                                   test_fraction, int(random_state))
+    template = BoostedParametricTree() if estimator is None else estimator
+    chi2, scores, closures, errors = [], [], [], []
+    for spec in parametrizations:
+        model = clone(template).set_params(parametrization=spec)
+        try:
+            model.fit(X[train], nu[train], weights[train])
+        except ValueError as exc:
+            chi2.append(np.nan)
+            scores.append(np.nan)
+            closures.append(None)
+            errors.append(str(exc))
+            continue
+        closure = closure_test(model, X[test], nu[test], weights[test], n_bins=n_bins)
+        chi2.append(max(sum(f.chi2 for f in p.features) / max(sum(f.ndf for f in p.features), 1)
+                        for p in closure.points))
+        scores.append(model.score(X[test], nu[test], weights[test]))
+        closures.append(closure)
+        errors.append(None)
+    chi2 = np.array(chi2)
+    if np.isnan(chi2).all():
+        raise ValueError("no parametrization could be fitted: " + "; ".join(errors))
+    return ParametrizationComparison(list(parametrizations), chi2, np.array(scores),
+                                     closures, errors, int(np.nanargmin(chi2)))

@@ -128,6 +128,52 @@ cdef class Criterion:
             total += partial[c]
         return total
 
+    def event_losses(self, dense, weights, slots, const double[:, ::1] predictions,
+                     double[::1] out, int n_threads):
+        """Write the loss of every event at the given predictions into ``out`` (n_samples,).
+
+        Same inputs as :meth:`total_loss`. Early stopping compares two models event by
+        event: the paired differences of these losses give the standard error of a change
+        of the validation loss.
+        """
+        cdef Py_ssize_t n_samples = predictions.shape[0]
+        cdef Py_ssize_t n_stats = self.n_target_stats
+        cdef Py_ssize_t width = n_stats + self.scratch_size
+        cdef bint one_hot = dense is None
+        cdef const double[:, ::1] dense_view
+        cdef const double[::1] weight_view
+        cdef const index_t[::1] slot_view
+        cdef Py_ssize_t i, d
+        cdef double* buffer
+        if predictions.shape[1] != self.n_values:
+            raise ValueError("predictions must have one column per term")
+        if out.shape[0] != n_samples:
+            raise ValueError("out must have one entry per event")
+        if n_samples == 0:
+            return
+        if one_hot:
+            weight_view = weights
+            slot_view = slots
+            if weight_view.shape[0] != n_samples or slot_view.shape[0] != n_samples:
+                raise ValueError("weights and slots must have one entry per event")
+        else:
+            dense_view = dense
+            if dense_view.shape[0] != n_samples or dense_view.shape[1] != n_stats:
+                raise ValueError("dense must have shape (n_samples, n_target_stats)")
+        buffer = NULL
+        with nogil, parallel(num_threads=n_threads):
+            buffer = <double*> malloc(width * sizeof(double))
+            for i in prange(n_samples, schedule="static"):
+                if one_hot:
+                    for d in range(n_stats):
+                        buffer[d] = 0.0
+                    buffer[slot_view[i]] = weight_view[i]
+                else:
+                    for d in range(n_stats):
+                        buffer[d] = dense_view[i, d]
+                out[i] = self.event_loss(buffer, &predictions[i, 0], buffer + n_stats)
+            free(buffer)
+
     def _check_length(self, Py_ssize_t length):
         if length != self.n_stats:
             raise ValueError(f"expected {self.n_stats} statistic sums, got {length}")

@@ -185,7 +185,9 @@ def test_bad_input(samples):
     with pytest.raises(ValueError, match="calibration must be one of"):
         ProcessFractions(calibration="platt").fit(X, y, w)
     with pytest.raises(ValueError, match="calibration_fraction must be"):
-        ProcessFractions(calibration_fraction=1.5).fit(X, y, w)
+        ProcessFractions(cv=None, calibration_fraction=1.5).fit(X, y, w)
+    with pytest.raises(ValueError, match="cv must be None or an integer >= 2"):
+        ProcessFractions(cv=1).fit(X, y, w)
     model = ProcessFractions(HistGradientBoostingClassifier(max_iter=5)).fit(X, y, w)
     with pytest.raises(ValueError, match="not seen in fit"):
         model.reliability(X[:10], np.full(10, 9))
@@ -209,7 +211,7 @@ def test_process_mixture_toy():
 # to its yield: an integer weight is not the same as repeating the event.
 EXPECTED_FAILED_CHECKS = {
     "check_sample_weight_equivalence_on_dense_data":
-        "the held-out calibration split draws events, so weights are not repetitions",
+        "the calibration folds draw events, so weights are not repetitions",
 }
 
 

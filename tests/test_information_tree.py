@@ -156,8 +156,11 @@ def test_early_stopping_and_loss_curves(loss):
     model = BoostedInformationTree(loss=loss, n_estimators=400, max_depth=5, min_samples_leaf=5,
                                    learning_rate=0.5, n_iter_no_change=5,
                                    random_state=0).fit(toy.X, toy.target)
-    assert model.validation_loss_.size - 1 < 400
-    assert model.n_iter_ == int(np.argmin(model.validation_loss_))
+    n_run = model.validation_loss_.size - 1
+    assert n_run < 400
+    best = int(np.argmin(model.validation_loss_))
+    assert best <= model.n_iter_ <= n_run - 5
+    assert (model.validation_loss_[n_run - 4:] > model.validation_loss_[best]).all()
     assert model.train_loss_[-1] < model.train_loss_[0]
     assert model.feature_importances_[0] > 0.5
 

@@ -61,14 +61,18 @@ def test_weight_variations_closure(mixed, bound):
     assert rms < bound
 
 
-def test_early_stopping_records_losses_and_keeps_best(sine):
+def test_early_stopping_records_losses_and_cuts_the_significant_rise(sine):
     fitted = model(n_estimators=300, max_depth=5, min_samples_leaf=20, learning_rate=0.5,
                    early_stopping=True, n_iter_no_change=5).fit(sine.X, sine.target,
                                                                 sine.weights)
     n_run = fitted.validation_loss_.size - 1
     assert n_run < 300, "overfitting trees should trigger early stopping"
     assert fitted.train_loss_.size == fitted.validation_loss_.size
-    assert fitted.n_iter_ == int(np.argmin(fitted.validation_loss_))
+    # Kept: every tree up to the last one not significantly worse than the best; cut: the
+    # n_iter_no_change trees that were, all above the minimum.
+    best = int(np.argmin(fitted.validation_loss_))
+    assert best <= fitted.n_iter_ <= n_run - 5
+    assert (fitted.validation_loss_[n_run - 4:] > fitted.validation_loss_[best]).all()
     assert fitted._ensemble.n_trees == fitted.n_iter_
     assert fitted.train_loss_[-1] < fitted.train_loss_[0]
     assert fitted.validation_loss_[fitted.n_iter_] < fitted.validation_loss_[0]

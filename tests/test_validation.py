@@ -142,3 +142,53 @@ def test_plots(sample):
     assert len(plot_two_sample(two_sample(no_effect, sample,
                                           points=[(1, 0), (0, 1)])).axes) == 2
     assert "p-value" in str(results)
+
+
+# -------------------------------------------------------- closure with shared events
+
+def hidden_weight_variation(n, sigma=0.3, seed=0):
+    """Weight variations w_k = exp(nu_k (sin x + z)) with a hidden z ~ N(0, sigma): the
+    same events at every point, per-event weights scattered around the true ratio
+    r(x|nu) = exp(nu sin x + nu^2 sigma^2 / 2)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-np.pi, np.pi, size=(n, 1))
+    z = rng.normal(0.0, sigma, size=n)
+    points = np.array([[0.0], [0.5], [1.0]])
+    weights = np.exp(points[:, 0] * (np.sin(x[:, 0]) + z)[:, None])
+
+    def truth(X, nu):
+        nu = float(np.ravel(nu)[0])
+        return nu * np.sin(X[:, 0]) + nu ** 2 * sigma ** 2 / 2
+
+    return x, weights, points, truth
+
+
+def test_weight_closure_uses_the_correlated_noise():
+    from bpt import weight_closure_test
+
+    x, weights, points, truth = hidden_weight_variation(40_000)
+    shared = weight_closure_test(truth, x, weights, points, n_bins=40)
+    # The same events stacked as independent samples: the variances added.
+    n = x.shape[0]
+    stacked = closure_test(truth, np.tile(x, (3, 1)), np.repeat(points, n, axis=0),
+                           weights.T.reshape(-1), n_bins=40)
+    shared_chi2 = shared.points[0].chi2_per_ndf[0], shared.points[1].chi2_per_ndf[0]
+    stacked_chi2 = stacked.points[0].chi2_per_ndf[0], stacked.points[1].chi2_per_ndf[0]
+    # With the truth, chi2/ndf is about 1 with the right noise (ndf = 40: sd 0.22) ...
+    assert all(0.5 < c < 1.6 for c in shared_chi2), shared_chi2
+    # ... and far below 1 when the correlated samples are treated as independent.
+    assert all(c < 0.2 for c in stacked_chi2), stacked_chi2
+    # A surrogate missing the rate term nu^2 sigma^2 / 2 (a 4.6% rate error at nu = 1):
+    # visible with the right noise, hidden by the overstated one.
+    def wrong(X, nu):
+        return float(np.ravel(nu)[0]) * np.sin(X[:, 0])
+
+    assert weight_closure_test(wrong, x, weights, points, n_bins=40,
+                               points=[[1.0]]).max_chi2_per_ndf() > 5
+    assert closure_test(wrong, np.tile(x, (3, 1)), np.repeat(points, n, axis=0),
+                        weights.T.reshape(-1), n_bins=40,
+                        points=[[1.0]]).max_chi2_per_ndf() < 3
+    fc = shared.points[0].features[0]
+    assert fc.difference_error is not None and (fc.difference_error > 0).all()
+    with pytest.raises(ValueError, match="weights has 2 columns but nu_points 3"):
+        weight_closure_test(truth, x, weights[:, :2], points)
