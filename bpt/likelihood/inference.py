@@ -169,7 +169,14 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
         try:
             factor = cho_factor(curvature[np.ix_(free, free)])
         except LinAlgError:
-            return None
+            # Indefinite away from the minimum: step with the Gauss-Newton (Fisher-scoring)
+            # curvature, positive semi-definite, where the objective offers it.
+            if fixed_hessian is not None or not hasattr(objective, "gauss_newton"):
+                return None
+            try:
+                factor = cho_factor(objective.gauss_newton(vector)[np.ix_(free, free)])
+            except LinAlgError:
+                return None
         step = -cho_solve(factor, g)
         distance = -0.5 * g @ step
         if not np.isfinite(distance):
