@@ -332,3 +332,22 @@ def test_gauss_newton_matches_numpy_reference():
     np.testing.assert_allclose(u.gauss_newton(x), reference, rtol=1e-6,
                                atol=1e-8 * np.abs(reference).max())
     assert np.linalg.eigvalsh(u.gauss_newton(x)).min() > 0
+
+
+def test_float32_coefficient_cache_agrees_with_float64():
+    double = many_parameter_model()
+    single = Model(list(double.parameters), double.regions, coefficient_dtype=np.float32)
+    assert single.reference["sr"].coefficients.dtype == np.float32
+    assert "coefficient cache" in repr(single) and "float32" in repr(single)
+    data = double.toy({"mu": 1.2}, random_state=2)
+    x = np.array([1.1, 0.9, 0.2, -0.3, 0.4, 0.1, -0.2, 0.3])
+    u64, u32 = double.likelihood(data), single.likelihood(data)
+    value64, gradient64 = u64.value_and_gradient(x)
+    value32, gradient32 = u32.value_and_gradient(x)
+    assert abs(value32 - value64) < 1e-5 * max(1.0, abs(value64))
+    np.testing.assert_allclose(gradient32, gradient64, rtol=1e-4,
+                               atol=1e-5 * np.abs(gradient64).max())
+    np.testing.assert_allclose(u32.hessian(x), u64.hessian(x), rtol=1e-4,
+                               atol=1e-5 * np.abs(u64.hessian(x)).max())
+    with pytest.raises(ValueError, match="coefficient_dtype"):
+        Model(list(double.parameters), double.regions, coefficient_dtype=np.int32)
