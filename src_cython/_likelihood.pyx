@@ -13,27 +13,28 @@ sum_i [a_i (R_i - 1) - d_i log R_i], computed from R_i - 1 with expm1 and log1p 
 ratios close to one keep their digits. With h_i = a_i - d_i / R_i it also accumulates
 sum_i h_i dR_i/df_p and sum_i h_i dR_i/dm_k, from which the caller forms the gradient.
 
-For the Hessian it accumulates, in "column space" (the P rates, then the coefficient
-columns): the outer products sum_i (d_i / R_i^2) v_i v_i^T of v_i = dR_i/d(rates, terms); the
-first-order weights W_k = sum_i h_i dR_i/dm_k / f_p; and, within each process, the second
-moments M_kl = sum_i h_i g r s Delta_k Delta_l (systematic columns) and
-sum_i h_i g s t_k Delta_l (POI column k, systematic column l). The caller projects them onto
-the parameters with the derivatives of rates and terms.
+The Hessian comes from :func:`curvature_rows`, which writes, for a range of events, the
+rows whose weighted outer products (summed by the caller with BLAS matrix products) are its
+event-dependent parts, in *parameter space*: the parameters entering the surrogates (a few
+hundred at most) rather than the coefficient columns (several per parameter and process).
+
+Coefficients may be stored as float64 or float32; every sum is accumulated in float64.
 """
 from cython.parallel cimport prange
-from libc.math cimport expm1, log1p
+from cython cimport floating
+from libc.math cimport exp, expm1, fabs, log1p, sqrt
 import numpy as np
 
 from ._common cimport index_t
 
 
 def evaluate_events(const double[::1] yield_weights, const double[::1] data_weights,
-                    const double[:, ::1] fractions, const double[:, ::1] coefficients,
+                    const double[:, ::1] fractions, const floating[:, ::1] coefficients,
                     const index_t[::1] ratio_start, const index_t[::1] ratio_stop,
                     const index_t[::1] shape_start, const index_t[::1] shape_stop,
                     const double[::1] terms, const double[::1] rate,
                     const double[::1] rate_minus_one, extra_log, event_weights,
-                    bint with_gradient, int n_threads, bint with_hessian=False):
+                    bint with_gradient, int n_threads):
     """Evaluate the event sum; see the module docstring.
 
     Parameters
@@ -54,8 +55,6 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
         ``extra_log``.
     with_gradient : bool
     n_threads : int
-    with_hessian : bool
-        Also return the Hessian accumulators (implies the gradient).
 
     Returns
     -------
@@ -67,8 +66,6 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
         sum_i h_i dR_i/dterms_k.
     n_invalid : int
         Events with non-zero data weight and R_i <= 0.
-    hessian_parts : (fisher, first_order, second_moments), only with ``with_hessian``
-        Shapes (P + n_columns,)*2, (n_columns,), (n_columns, n_columns).
     """
     cdef Py_ssize_t n = coefficients.shape[0], n_processes = rate.shape[0]
     cdef Py_ssize_t n_columns = coefficients.shape[1]
@@ -87,19 +84,8 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
     partial_values = np.zeros(n_chunks)
     partial_invalid = np.zeros(n_chunks, dtype=np.intp)
     partial_gradient = np.zeros((n_chunks, width))
-    # Per chunk and process: r, s and g f r s of the current event, then the event's v.
-    scratch = np.zeros((n_chunks, 3 * n_processes + width))
-    hessian_width = width if with_hessian else 0
-    hessian_columns = n_columns if with_hessian else 0
-    partial_fisher = np.zeros((n_chunks, hessian_width, hessian_width))
-    partial_first = np.zeros((n_chunks, hessian_columns))
-    partial_second = np.zeros((n_chunks, hessian_columns, hessian_columns))
-    cdef double[:, :, ::1] fisher = partial_fisher
-    cdef double[:, ::1] first = partial_first
-    cdef double[:, :, ::1] second = partial_second
-    cdef double* fisher_ptr
-    cdef double* first_ptr
-    cdef double* second_ptr
+    # Per chunk and process: r, s and g f r s of the current event.
+    scratch = np.zeros((n_chunks, 3 * n_processes))
     cdef double[::1] values = partial_values
     cdef Py_ssize_t[::1] invalid = partial_invalid
     cdef double[:, ::1] gradient = partial_gradient
@@ -111,10 +97,7 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
         stored = event_weights
         stored_ptr = &stored[0, 0]
     if n == 0:
-        empty = (np.zeros((width, width)), np.zeros(n_columns), np.zeros((n_columns, n_columns)))
-        return (0.0, np.zeros(n_processes), np.zeros(n_columns), 0) + \
-            ((empty,) if with_hessian else ())
-    with_gradient = with_gradient or with_hessian
+        return 0.0, np.zeros(n_processes), np.zeros(n_columns), 0
     layout.n_processes = n_processes
     layout.n_columns = n_columns
     layout.ratio_start = &ratio_start[0]
@@ -128,25 +111,17 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
     for c in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = c * chunk_size
         hi = min(lo + chunk_size, n)
-        fisher_ptr = &fisher[c, 0, 0] if with_hessian else NULL
-        first_ptr = &first[c, 0] if (with_hessian and n_columns) else NULL
-        second_ptr = &second[c, 0, 0] if (with_hessian and n_columns) else NULL
         _evaluate_range(&layout, lo, hi, &yield_weights[0], &data_weights[0], &fractions[0, 0],
                         &coefficients[0, 0] if n_columns else NULL, extra_ptr, stored_ptr,
                         with_gradient, &values[c], &invalid[c], &gradient[c, 0],
-                        &work[c, 0], fisher_ptr, first_ptr, second_ptr)
+                        &work[c, 0])
 
     value = float(partial_values.sum())
     n_bad = int(partial_invalid.sum())
     if n_bad:
         value = np.inf
     summed = partial_gradient.sum(axis=0)
-    result = (value, summed[:n_processes], summed[n_processes:], n_bad)
-    if not with_hessian:
-        return result
-    fisher_sum = partial_fisher.sum(axis=0)
-    fisher_sum = np.triu(fisher_sum) + np.triu(fisher_sum, 1).T
-    return result + ((fisher_sum, partial_first.sum(axis=0), partial_second.sum(axis=0)),)
+    return value, summed[:n_processes], summed[n_processes:], n_bad
 
 
 def _check_layout(yield_weights, data_weights, fractions, coefficients, ratio_start,
@@ -193,21 +168,17 @@ cdef struct _Layout:
 
 cdef void _evaluate_range(const _Layout* layout, Py_ssize_t lo, Py_ssize_t hi,
                           const double* yield_weights, const double* data_weights,
-                          const double* fractions, const double* coefficients,
+                          const double* fractions, const floating* coefficients,
                           const double* extra, double* stored, bint with_gradient,
                           double* value, Py_ssize_t* invalid, double* gradient,
-                          double* work, double* fisher, double* first,
-                          double* second) noexcept nogil:
+                          double* work) noexcept nogil:
     cdef Py_ssize_t P = layout.n_processes, n_columns = layout.n_columns
-    cdef Py_ssize_t m = P + n_columns
-    cdef Py_ssize_t i, p, k, l
-    cdef const double* row
+    cdef Py_ssize_t i, p, k
+    cdef const floating* row
     cdef const double* g_row
     cdef double* ratio = work
     cdef double* shape = work + P
     cdef double* contribution = work + 2 * P
-    cdef double* v = work + 3 * P
-    cdef double curvature, grs, gs
     cdef double* rate_gradient = gradient
     cdef double* term_gradient = gradient + P
     cdef double exponent, ratio_m1, shape_m1, minus_one, h, g, total, accumulated = 0.0
@@ -252,26 +223,165 @@ cdef void _evaluate_range(const _Layout* layout, Py_ssize_t lo, Py_ssize_t hi,
                 term_gradient[k] += h * g * layout.rate[p] * shape[p] * row[k]
             if stored != NULL:
                 stored[i * P + p] = h * contribution[p]
-        if fisher == NULL:
-            continue
-        for p in range(P):
-            g = g_row[p]
-            grs = g * ratio[p] * shape[p]
-            gs = g * shape[p]
-            v[p] = grs
-            for k in range(layout.shape_start[p], layout.shape_stop[p]):
-                v[P + k] = contribution[p] * row[k]
-                first[k] += h * grs * row[k]
-                for l in range(layout.shape_start[p], layout.shape_stop[p]):
-                    second[k * n_columns + l] += h * grs * row[k] * row[l]
-            for k in range(layout.ratio_start[p], layout.ratio_stop[p]):
-                v[P + k] = gs * layout.rate[p] * row[k]
-                first[k] += h * gs * row[k]
-                for l in range(layout.shape_start[p], layout.shape_stop[p]):
-                    second[k * n_columns + l] += h * gs * row[k] * row[l]
-                    second[l * n_columns + k] += h * gs * row[k] * row[l]
-        curvature = data_weights[i] / (total * total)
-        for k in range(m):
-            for l in range(k, m):
-                fisher[k * m + l] += curvature * v[k] * v[l]
     value[0] += accumulated
+
+
+def curvature_rows(Py_ssize_t lo, Py_ssize_t hi, const double[::1] yield_weights,
+                   const double[::1] data_weights, const double[:, ::1] fractions,
+                   const floating[:, ::1] coefficients, const index_t[::1] ratio_start,
+                   const index_t[::1] ratio_stop, const index_t[::1] shape_start,
+                   const index_t[::1] shape_stop, const double[::1] terms,
+                   const double[::1] rate, const index_t[::1] column_pointer,
+                   const index_t[::1] column_position, const double[::1] column_derivative,
+                   double[:, ::1] fisher_plus, double[:, ::1] fisher_minus,
+                   double[:, ::1] shape_rows, double[:, ::1] shape_plus,
+                   double[:, ::1] shape_minus, double[:, ::1] weighted_poi_rows,
+                   double[::1] first_order, bint second_order):
+    """Rows of the event-dependent Hessian parts of events ``lo:hi``, in parameter space.
+
+    The parameters entering the surrogates are numbered 0..n_s-1 ("positions"), those of POI
+    dependences first (0..n_a-1). Column k's term depends on the positions
+    ``column_position[column_pointer[k]:column_pointer[k + 1]]`` with derivatives
+    ``column_derivative`` (the same slice) at the current point. Per event i and process p,
+    with rho_ip = t . dm/dx (the POI part of dr/dx), sigma_ip = Delta . dm/dx (d log s / dx)
+    and h_i = a_i - d_i / R_i, a weighted outer product sum_i w_i x_i x_i^T is returned as
+    rows sqrt(|w_i|) x_i in a "plus" and a "minus" array by the sign of w_i, for symmetric
+    rank-k updates (syrk):
+
+    - fisher rows: v_i = (g r s per process, then sum_p g f s (rho + r sigma)) = dR_i/d(rates,
+      positions), weight d_i / R_i^2: the Gauss-Newton part sum_i d_i / R_i^2 dR_i dR_i^T.
+
+    With ``second_order`` also, per (event, process) with systematic columns:
+
+    - shape rows: sigma_ip, weight h_i g f r s (plus/minus), and unweighted in
+      ``shape_rows``;
+    - ``weighted_poi_rows`` (aligned with ``shape_rows``): h_i g f s rho_ip, whose products
+      with the shape rows are the rho sigma^T cross terms;
+    - ``first_order`` (accumulated): sum_i h_i g s t_k (POI columns) and h_i g r s Delta_k
+      (systematic columns), which the caller contracts with second derivatives of rates and
+      terms.
+
+    Events with R_i <= 0 leave no rows.
+
+    Returns
+    -------
+    (n_fisher_plus, n_fisher_minus, n_shape_rows, n_shape_plus, n_shape_minus)
+    """
+    cdef Py_ssize_t P = rate.shape[0], n_columns = coefficients.shape[1]
+    cdef Py_ssize_t n_positions = shape_rows.shape[1], n_poi = weighted_poi_rows.shape[1]
+    cdef Py_ssize_t width = P + n_positions
+    cdef Py_ssize_t i, p, k, e, j
+    cdef Py_ssize_t n_fisher_plus = 0, n_fisher_minus = 0, n_rows = 0, n_plus = 0, n_minus = 0
+    cdef double g, f, r, s, total, h, curvature, value, grs, gfs, root
+    cdef double[:, ::1] ratio_shape = np.zeros((P, 2))
+    cdef double[::1] v = np.zeros(width)
+    cdef double[::1] sigma = np.zeros(n_positions)
+    cdef double[::1] rho = np.zeros(n_poi)
+    cdef double* target
+    if hi - lo > fisher_plus.shape[0] or hi - lo > fisher_minus.shape[0] \
+            or fisher_plus.shape[1] != width or fisher_minus.shape[1] != width \
+            or (second_order and ((hi - lo) * P > shape_rows.shape[0]
+                                  or (hi - lo) * P > shape_plus.shape[0]
+                                  or (hi - lo) * P > shape_minus.shape[0]
+                                  or (hi - lo) * P > weighted_poi_rows.shape[0])) \
+            or shape_plus.shape[1] != n_positions or shape_minus.shape[1] != n_positions \
+            or first_order.shape[0] != n_columns or terms.shape[0] != n_columns \
+            or column_pointer.shape[0] != n_columns + 1 or hi > coefficients.shape[0] \
+            or hi > yield_weights.shape[0] or hi > data_weights.shape[0] \
+            or hi > fractions.shape[0] or fractions.shape[1] != P or lo < 0 \
+            or ratio_start.shape[0] < P or ratio_stop.shape[0] < P \
+            or shape_start.shape[0] < P or shape_stop.shape[0] < P \
+            or column_position.shape[0] < column_pointer[n_columns] \
+            or column_derivative.shape[0] < column_pointer[n_columns]:
+        raise ValueError("curvature_rows: inconsistent buffer shapes")
+    for k in range(n_columns):
+        for e in range(column_pointer[k], column_pointer[k + 1]):
+            if column_position[e] < 0 or column_position[e] >= n_positions:
+                raise ValueError("curvature_rows: column position out of range")
+    for p in range(P):
+        if not (0 <= ratio_start[p] <= ratio_stop[p] <= n_columns
+                and 0 <= shape_start[p] <= shape_stop[p] <= n_columns):
+            raise ValueError("curvature_rows: column ranges out of range")
+        for k in range(ratio_start[p], ratio_stop[p]):
+            for e in range(column_pointer[k], column_pointer[k + 1]):
+                if column_position[e] >= n_poi:
+                    raise ValueError("curvature_rows: POI columns must depend on the first "
+                                     "positions only")
+    with nogil:
+        for i in range(lo, hi):
+            total = 0.0
+            for p in range(P):
+                r = 1.0
+                for k in range(ratio_start[p], ratio_stop[p]):
+                    r = r + coefficients[i, k] * terms[k]
+                value = 0.0
+                for k in range(shape_start[p], shape_stop[p]):
+                    value = value + coefficients[i, k] * terms[k]
+                s = exp(value)
+                ratio_shape[p, 0] = r
+                ratio_shape[p, 1] = s
+                total = total + fractions[i, p] * rate[p] * r * s
+            if total <= 0.0:
+                continue
+            h = yield_weights[i] - data_weights[i] / total
+            curvature = data_weights[i] / (total * total)
+            for j in range(width):
+                v[j] = 0.0
+            for p in range(P):
+                g, f = fractions[i, p], rate[p]
+                r, s = ratio_shape[p, 0], ratio_shape[p, 1]
+                grs = g * r * s
+                gfs = g * f * s
+                v[p] = grs
+                for j in range(n_poi):
+                    rho[j] = 0.0
+                for k in range(ratio_start[p], ratio_stop[p]):
+                    value = coefficients[i, k]
+                    if second_order:
+                        first_order[k] += h * g * s * value
+                    for e in range(column_pointer[k], column_pointer[k + 1]):
+                        rho[column_position[e]] += value * column_derivative[e]
+                for j in range(n_poi):
+                    v[P + j] += gfs * rho[j]
+                if shape_stop[p] == shape_start[p]:
+                    continue     # no systematic columns: sigma = 0
+                for j in range(n_positions):
+                    sigma[j] = 0.0
+                for k in range(shape_start[p], shape_stop[p]):
+                    value = coefficients[i, k]
+                    if second_order:
+                        first_order[k] += h * grs * value
+                    for e in range(column_pointer[k], column_pointer[k + 1]):
+                        sigma[column_position[e]] += value * column_derivative[e]
+                for j in range(n_positions):
+                    v[P + j] += gfs * r * sigma[j]
+                if not second_order:
+                    continue
+                value = h * gfs * r
+                if value != 0.0:
+                    root = sqrt(fabs(value))
+                    if value > 0.0:
+                        target = &shape_plus[n_plus, 0]
+                        n_plus += 1
+                    else:
+                        target = &shape_minus[n_minus, 0]
+                        n_minus += 1
+                    for j in range(n_positions):
+                        target[j] = root * sigma[j]
+                for j in range(n_positions):
+                    shape_rows[n_rows, j] = sigma[j]
+                for j in range(n_poi):
+                    weighted_poi_rows[n_rows, j] = h * gfs * rho[j]
+                n_rows += 1
+            if curvature == 0.0:
+                continue
+            root = sqrt(fabs(curvature))
+            if curvature > 0.0:
+                target = &fisher_plus[n_fisher_plus, 0]
+                n_fisher_plus += 1
+            else:
+                target = &fisher_minus[n_fisher_minus, 0]
+                n_fisher_minus += 1
+            for j in range(width):
+                target[j] = root * v[j]
+    return n_fisher_plus, n_fisher_minus, n_rows, n_plus, n_minus

@@ -274,3 +274,80 @@ def test_minos_matches_the_profile_interval(surrogates):
     assert result.minos["mu"][0] == pytest.approx(low - result["mu"], rel=2e-3)
     assert result.minos["mu"][1] == pytest.approx(high - result["mu"], rel=2e-3)
     assert result.errors["mu"] == pytest.approx(np.sqrt(result.covariance[0, 0]))
+
+
+def many_parameter_model():
+    """Three processes, two-parameter and shared one-parameter systematics as coefficient
+    functions, several normalizations per process and a product of two scales."""
+    rng = np.random.default_rng(3)
+
+    def shape(a, b):
+        return lambda X: np.column_stack([a * np.sin(X[:, 0]), b * X[:, 1],
+                                          0.01 * X[:, 0] ** 2, 0.02 * np.cos(X[:, 1]),
+                                          0.01 * X[:, 0] * X[:, 1]])
+
+    def single(a):
+        return lambda X: np.column_stack([a * X[:, 0], 0.01 * a * X[:, 1] ** 2])
+
+    processes = []
+    for p, rate in enumerate([[Scale("mu"), Scale("k"), Normalization("n1", 0.05)],
+                              [Normalization("n1", 0.03), Normalization("n2", 0.1)],
+                              [Normalization("n2", 0.02), Normalization("n3", 0.2)]]):
+        X = rng.normal(size=(800, 2))
+        systematics = [Systematic(single(0.05 * (p + 1)), ["c"], "quadratic")]
+        if p > 0:
+            systematics.append(Systematic(shape(0.03 * p, 0.02), ["a", "b"], "quadratic"))
+        processes.append(Process(f"p{p}", X, np.full(800, 0.5 + p), rate=rate,
+                                 systematics=systematics))
+    parameters = [POI("mu", 1.0, bounds=(-1, 5)), POI("k", 1.0, bounds=(0.1, 3))] + \
+        [Nuisance(name) for name in ("a", "b", "c", "n1", "n2", "n3")]
+    region = UnbinnedRegion("sr", processes,
+                            fractions=lambda X: np.tile([0.2, 0.5, 0.3], (len(X), 1)))
+    return Model(parameters, [region])
+
+
+def test_parameter_space_hessian_with_many_modifiers_matches_finite_differences():
+    model = many_parameter_model()
+    u = model.likelihood(model.toy({"mu": 1.2, "a": 0.3}, random_state=2))
+    x = np.array([1.1, 0.9, 0.2, -0.3, 0.4, 0.1, -0.2, 0.3])
+    np.testing.assert_allclose(u.grad(x), numeric_gradient(u, x), rtol=1e-6, atol=1e-6)
+    numeric_hessian = numeric_gradient(u.grad, x)
+    np.testing.assert_allclose(u.hessian(x), numeric_hessian, rtol=1e-6,
+                               atol=1e-6 * np.abs(numeric_hessian).max())
+
+
+def test_gauss_newton_matches_numpy_reference():
+    model = many_parameter_model()
+    data = model.toy({"mu": 1.2}, random_state=4)
+    u = model.likelihood(data)
+    x = np.array([1.1, 0.9, 0.2, -0.3, 0.4, 0.1, -0.2, 0.3])
+    events = model.reference["sr"]
+    d = data.regions["sr"][1]
+    ratio = events.ratios(x)
+    step = 1e-6
+    jacobian = np.column_stack([(events.ratios(x + step * e) - events.ratios(x - step * e))
+                                / (2 * step) for e in np.eye(x.size)])
+    reference = 2 * jacobian.T @ ((d / ratio ** 2)[:, None] * jacobian)
+    reference += np.diag(np.where(model.parameters.constrained, 2.0, 0.0))
+    np.testing.assert_allclose(u.gauss_newton(x), reference, rtol=1e-6,
+                               atol=1e-8 * np.abs(reference).max())
+    assert np.linalg.eigvalsh(u.gauss_newton(x)).min() > 0
+
+
+def test_float32_coefficient_cache_agrees_with_float64():
+    double = many_parameter_model()
+    single = Model(list(double.parameters), double.regions, coefficient_dtype=np.float32)
+    assert single.reference["sr"].coefficients.dtype == np.float32
+    assert "coefficient cache" in repr(single) and "float32" in repr(single)
+    data = double.toy({"mu": 1.2}, random_state=2)
+    x = np.array([1.1, 0.9, 0.2, -0.3, 0.4, 0.1, -0.2, 0.3])
+    u64, u32 = double.likelihood(data), single.likelihood(data)
+    value64, gradient64 = u64.value_and_gradient(x)
+    value32, gradient32 = u32.value_and_gradient(x)
+    assert abs(value32 - value64) < 1e-5 * max(1.0, abs(value64))
+    np.testing.assert_allclose(gradient32, gradient64, rtol=1e-4,
+                               atol=1e-5 * np.abs(gradient64).max())
+    np.testing.assert_allclose(u32.hessian(x), u64.hessian(x), rtol=1e-4,
+                               atol=1e-5 * np.abs(u64.hessian(x)).max())
+    with pytest.raises(ValueError, match="coefficient_dtype"):
+        Model(list(double.parameters), double.regions, coefficient_dtype=np.int32)

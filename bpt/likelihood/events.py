@@ -7,10 +7,15 @@ one matrix and turns parameter values into the rates and term values that multip
 its gradient through the compiled kernel.
 """
 import numpy as np
+from scipy.linalg.blas import dsyrk
 
-from .._core._likelihood import evaluate_events
+from .._core._likelihood import curvature_rows, evaluate_events
 from .components import LogRatioSystematic
-from .modifiers import Rate
+from .modifiers import Rates
+
+# Events per block of the Hessian accumulation: the rows of a block stay in cache while
+# BLAS forms their weighted outer products.
+CURVATURE_CHUNK = 2048
 
 
 class _Component:
@@ -27,7 +32,7 @@ class RegionLayout:
 
     def __init__(self, processes, parameters):
         self.n_processes = len(processes)
-        self.rates = [Rate(p.rate, parameters) for p in processes]
+        self.rates = Rates([p.rate for p in processes], parameters)
         self.components = []
         self.generic = []          # (process index, LogRatioSystematic, parameter indices)
         ratio, shape = [], []
@@ -54,23 +59,39 @@ class RegionLayout:
         self.shape_start = np.array([s[0] for s in shape], dtype=np.int32)
         self.shape_stop = np.array([s[1] for s in shape], dtype=np.int32)
         self._processes = processes
+        self._positions(len(parameters))
 
-    def coefficients(self, X):
+    def _positions(self, n_params):
+        """Number the parameters entering the surrogates (those of POI dependences first)
+        and lay out, per coefficient column, the positions its term depends on."""
+        poi = sorted({int(i) for c in self.components if c.is_poi for i in c.indices})
+        others = sorted({int(i) for c in self.components for i in c.indices} - set(poi))
+        self.surrogate_parameters = np.array(poi + others, dtype=np.intp)
+        self.n_poi_positions = len(poi)
+        position = np.full(n_params, -1, dtype=np.int32)
+        position[self.surrogate_parameters] = np.arange(self.surrogate_parameters.size)
+        pointer, entries = [0], []
+        for component in self.components:      # in column order
+            for _ in range(component.surrogate.n_terms):
+                entries.append(position[component.indices])
+                pointer.append(pointer[-1] + len(component.indices))
+        self.column_pointer = np.array(pointer, dtype=np.int32)
+        self.column_position = (np.concatenate(entries).astype(np.int32) if entries
+                                else np.zeros(0, dtype=np.int32))
+
+    def coefficients(self, X, dtype=np.float64):
         """The coefficient matrix (n_events, n_columns) of events X (bins for binned regions)."""
-        matrix = np.empty((len(X), self.n_columns))
+        matrix = np.empty((len(X), self.n_columns), dtype=dtype)
         for component in self.components:
             matrix[:, component.start:component.stop] = component.surrogate.coefficients(X)
         return matrix
 
-    def rate_values(self, vector):
-        """Rates f_p, f_p - 1, their gradients {index: df/dx} and second derivatives."""
-        evaluated = [rate.evaluate(vector) for rate in self.rates]
-        return (np.array([e[0] for e in evaluated], dtype=np.float64),
-                np.array([e[1] for e in evaluated], dtype=np.float64),
-                [e[2] for e in evaluated], [e[3] for e in evaluated])
+    def rate_values(self, vector, with_hessian=False):
+        """Rates f_p (P,), f_p - 1, df/dx (P, n) and d2f/dx2 (P, n, n) or None."""
+        return self.rates.evaluate(vector, with_hessian)
 
     def term_values(self, vector):
-        """Term value per column, and per component its dm/dpoint."""
+        """Term value per column, and per component its dm/dpoint (n_terms, k)."""
         terms = np.zeros(self.n_columns)
         derivatives = []
         for component in self.components:
@@ -78,34 +99,6 @@ class RegionLayout:
             terms[component.start:component.stop] = values
             derivatives.append(gradient)
         return terms, derivatives
-
-    def derivative_matrices(self, vector, rate, rate_gradients, rate_hessians):
-        """Column-space to parameter-space maps for the Hessian.
-
-        Returns J (n_params, P + n_columns) of first derivatives of the rates and terms, the
-        rates' second derivatives (P, n, n), the terms' (n_columns, n, n), and the process
-        owning each column.
-        """
-        n, P = vector.size, self.n_processes
-        jacobian = np.zeros((n, P + self.n_columns))
-        rate_second = np.zeros((P, n, n))
-        for p, (gradient, hessian) in enumerate(zip(rate_gradients, rate_hessians)):
-            for i, value in gradient.items():
-                jacobian[i, p] = value
-            for (i, j), value in hessian.items():
-                rate_second[p, i, j] = value
-        term_second = np.zeros((self.n_columns, n, n))
-        owner = np.zeros(self.n_columns, dtype=np.intp)
-        for component in self.components:
-            owner[component.start:component.stop] = component.process
-            point = vector[component.indices]
-            idx = component.indices
-            columns = slice(component.start, component.stop)
-            jacobian[idx[:, None], P + np.arange(component.start, component.stop)[None, :]] = \
-                component.surrogate.parametrization.gradient(point).T
-            second = component.surrogate.parametrization.hessian(point)
-            term_second[columns][:, idx[:, None], idx[None, :]] = second
-        return jacobian, rate_second, term_second, owner
 
     def extra_log(self, X, vector):
         """Summed log ratios of the generic systematics, (n, P), or None."""
@@ -131,13 +124,18 @@ class EventSet:
         a_i: zero for observed events.
     """
 
-    def __init__(self, layout, X, fractions, yield_weights):
+    def __init__(self, layout, X, fractions, yield_weights, dtype=np.float64):
         self.layout = layout
         self.fractions = np.ascontiguousarray(fractions, dtype=np.float64)
-        self.coefficients = np.ascontiguousarray(layout.coefficients(X))
+        self.coefficients = np.ascontiguousarray(layout.coefficients(X, dtype))
         self.yield_weights = np.ascontiguousarray(yield_weights, dtype=np.float64)
         self.X = X if layout.generic else None
         self.n_events = len(self.yield_weights)
+
+    @property
+    def nbytes(self):
+        """Bytes of the cached coefficients, fractions and weights."""
+        return self.coefficients.nbytes + self.fractions.nbytes + self.yield_weights.nbytes
 
     def evaluate(self, vector, data_weights, yield_weights=None, with_gradient=True,
                  n_threads=1, with_hessian=False):
@@ -145,25 +143,23 @@ class EventSet:
         over all parameters: ``(value, gradient or None, hessian or None)``."""
         layout = self.layout
         a = self.yield_weights if yield_weights is None else yield_weights
-        rate, rate_minus_one, rate_gradients, rate_hessians = layout.rate_values(vector)
+        rate, rate_minus_one, rate_gradient, rate_hessian = layout.rate_values(vector,
+                                                                               with_hessian)
         terms, term_derivatives = layout.term_values(vector)
         extra = layout.extra_log(self.X, vector)
         if with_hessian and extra is not None:
             raise NotImplementedError("analytic Hessians need surrogates with cached "
                                       "coefficients")
+        with_gradient = with_gradient or with_hessian
         per_event = (np.zeros((self.n_events, layout.n_processes))
                      if (extra is not None and with_gradient) else None)
-        outputs = evaluate_events(
+        value, rate_grad, term_grad, _ = evaluate_events(
             a, data_weights, self.fractions, self.coefficients, layout.ratio_start,
             layout.ratio_stop, layout.shape_start, layout.shape_stop, terms, rate,
-            rate_minus_one, extra, per_event, with_gradient, n_threads, with_hessian)
-        value, rate_grad, term_grad = outputs[:3]
-        if not (with_gradient or with_hessian):
+            rate_minus_one, extra, per_event, with_gradient, n_threads)
+        if not with_gradient:
             return value, None, None
-        gradient = np.zeros_like(vector)
-        for p, partials in enumerate(rate_gradients):
-            for index, derivative in partials.items():
-                gradient[index] += rate_grad[p] * derivative
+        gradient = rate_grad @ rate_gradient
         for component, derivative in zip(layout.components, term_derivatives):
             gradient[component.indices] += term_grad[component.start:component.stop] @ derivative
         for p, systematic, indices in layout.generic:
@@ -171,22 +167,88 @@ class EventSet:
                                                                                 vector[indices])
         if not with_hessian:
             return value, gradient, None
-        fisher, first, second = outputs[4]
-        jacobian, rate_second, term_second, owner = layout.derivative_matrices(
-            vector, rate, rate_gradients, rate_hessians)
-        P = layout.n_processes
-        hessian = jacobian @ fisher @ jacobian.T
-        hessian += np.tensordot(rate_grad, rate_second, axes=1)
-        rate_jacobian, term_jacobian = jacobian[:, :P], jacobian[:, P:]
-        # Per process: the first-order column weights mapped to parameters.
-        weighted = np.zeros((P, vector.size))
-        np.add.at(weighted, owner, first[:, None] * term_jacobian.T)
-        cross = rate_jacobian @ weighted
-        hessian += cross + cross.T
-        scale = rate[owner]
-        hessian += np.tensordot(scale * first, term_second, axes=1)
-        hessian += term_jacobian @ (scale[:, None] * second) @ term_jacobian.T
+        hessian = self._hessian(vector, a, data_weights, terms, term_derivatives, rate,
+                                rate_grad, rate_gradient, rate_hessian)
         return value, gradient, hessian
+
+    def gauss_newton(self, vector, data_weights, yield_weights=None):
+        """The Gauss-Newton part of the Hessian, sum_i d_i / R_i^2 dR_i dR_i^T (positive
+        semi-definite for non-negative data weights): one pass without second-order sums."""
+        layout = self.layout
+        if layout.generic:
+            raise NotImplementedError("analytic curvature needs surrogates with cached "
+                                      "coefficients")
+        a = self.yield_weights if yield_weights is None else yield_weights
+        rate, _, rate_gradient, _ = layout.rate_values(vector)
+        terms, term_derivatives = layout.term_values(vector)
+        return self._hessian(vector, a, data_weights, terms, term_derivatives, rate, None,
+                             rate_gradient, None, second_order=False)
+
+    def _hessian(self, vector, yield_weights, data_weights, terms, term_derivatives, rate,
+                 rate_grad, rate_gradient, rate_hessian, second_order=True):
+        """Second derivatives of the event sum over all parameters (``second_order=False``:
+        its Gauss-Newton part sum_i d_i / R_i^2 dR_i dR_i^T only, positive semi-definite).
+
+        With h_i = a_i - d_i / R_i, the Hessian is sum_i d_i / R_i^2 dR_i dR_i^T +
+        sum_i h_i d2R_i. The compiled pass writes per block of events the rows of the parts
+        that vary from event to event, in the space of the P rates and the n_s surrogate
+        parameters; their weighted outer products are BLAS matrix products; the rest are
+        per-process sums contracted here with the second derivatives of rates and terms.
+        """
+        layout = self.layout
+        P, n = layout.n_processes, vector.size
+        positions = layout.surrogate_parameters
+        n_s, n_a = positions.size, layout.n_poi_positions
+        width = P + n_s
+        derivative = (np.concatenate([d.ravel() for d in term_derivatives])
+                      if term_derivatives else np.zeros(0))
+        chunk = min(CURVATURE_CHUNK, max(self.n_events, 1))
+        rows = chunk * P if second_order else 0
+        fisher_plus, fisher_minus = np.empty((chunk, width)), np.empty((chunk, width))
+        shape_rows, shape_plus, shape_minus = (np.empty((rows, n_s)) for _ in range(3))
+        weighted_poi = np.empty((rows, n_a))
+        first = np.zeros(layout.n_columns)
+        # Upper triangles, in Fortran order for the in-place rank-k updates.
+        fisher = np.zeros((width, width), order="F")
+        outer = np.zeros((n_s, n_s), order="F")
+        cross = np.zeros((n_a, n_s))
+        for lo in range(0, self.n_events, chunk):
+            hi = min(lo + chunk, self.n_events)
+            n_fp, n_fm, n_rows, n_sp, n_sm = curvature_rows(
+                lo, hi, yield_weights, data_weights, self.fractions, self.coefficients,
+                layout.ratio_start, layout.ratio_stop, layout.shape_start, layout.shape_stop,
+                terms, rate, layout.column_pointer, layout.column_position, derivative,
+                fisher_plus, fisher_minus, shape_rows, shape_plus, shape_minus, weighted_poi,
+                first, second_order)
+            _rank_update(fisher, fisher_plus, n_fp, 1.0)
+            _rank_update(fisher, fisher_minus, n_fm, -1.0)
+            _rank_update(outer, shape_plus, n_sp, 1.0)
+            _rank_update(outer, shape_minus, n_sm, -1.0)
+            if n_rows and n_a:
+                cross += weighted_poi[:n_rows].T @ shape_rows[:n_rows]
+        fisher, outer = _symmetric(fisher), _symmetric(outer)
+        # Rates and surrogate parameters -> all parameters.
+        jacobian = np.zeros((width, n))
+        jacobian[:P] = rate_gradient
+        jacobian[P + np.arange(n_s), positions] = 1.0
+        hessian = jacobian.T @ fisher @ jacobian
+        if not second_order:
+            return hessian
+        hessian += np.tensordot(rate_grad, rate_hessian, axes=1)
+        outer[:n_a] += cross
+        outer[:, :n_a] += cross.T
+        hessian[np.ix_(positions, positions)] += outer
+        # First-order sums: with the rates' gradients and the terms' second derivatives.
+        weighted = np.zeros((P, n))
+        for component, gradient in zip(layout.components, term_derivatives):
+            sums = first[component.start:component.stop]
+            p, idx = component.process, component.indices
+            weighted[p, idx] += sums @ gradient
+            second = component.surrogate.parametrization.hessian(vector[idx])
+            hessian[np.ix_(idx, idx)] += rate[p] * np.tensordot(sums, second, axes=1)
+        mixed = rate_gradient.T @ weighted
+        hessian += mixed + mixed.T
+        return hessian
 
     def ratios(self, vector):
         """Per-event model ratio R_i = sum_p g_ip f_p r_ip s_ip."""
@@ -208,6 +270,18 @@ class EventSet:
                 exponent = exponent + extra[:, p]
             total[:, p] = self.fractions[:, p] * rate[p] * ratio * np.exp(exponent)
         return total
+
+
+def _rank_update(accumulator, rows, n_rows, sign):
+    """accumulator (upper triangle, Fortran order) += sign * rows[:n_rows]^T rows[:n_rows]."""
+    if n_rows and rows.shape[1]:
+        dsyrk(sign, rows[:n_rows].T, beta=1.0, c=accumulator, trans=0, lower=0,
+              overwrite_c=1)
+
+
+def _symmetric(upper):
+    """The symmetric matrix of an upper triangle."""
+    return np.triu(upper) + np.triu(upper, 1).T
 
 
 def _indices(component, parameters):

@@ -9,6 +9,9 @@ likelihood, say) works too. u has errordef 1.
 With an analytic Hessian, minima are found by Newton steps (a Cholesky solve on the free
 parameters, a backtracking line search, bounds respected), which converge in a few passes
 over the events where u is close to quadratic; scans reuse the Hessian of the best fit.
+An objective with ``gauss_newton`` (a positive semi-definite approximation of the Hessian,
+cheaper to compute) is stepped with it until converged, then with the exact Hessian, which
+confirms the minimum; where the exact Hessian is indefinite the Gauss-Newton step is used.
 Migrad (iminuit) takes over whenever a Newton iteration cannot proceed, and always when
 there is no analytic Hessian. Convergence uses Migrad's criterion: the estimated distance
 to the minimum, g^T H^-1 g / 2, below 0.002 * tolerance.
@@ -258,19 +261,37 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
     low, high = objective.bounds[free, 0], objective.bounds[free, 1]
     u, gradient = objective.value_and_gradient(vector)
     passes = 1
+    # Steps with the cheaper Gauss-Newton curvature while far from the minimum; the exact
+    # Hessian confirms convergence (and is then the one the covariance comes from).
+    gauss_newton = fixed_hessian is None and hasattr(objective, "gauss_newton")
     for _ in range(max_iterations):
-        curvature = fixed_hessian if fixed_hessian is not None else objective.hessian(vector)
+        if fixed_hessian is not None:
+            curvature = fixed_hessian
+        elif gauss_newton:
+            curvature = objective.gauss_newton(vector)
+        else:
+            curvature = objective.hessian(vector)
         passes += fixed_hessian is None
         g = gradient[free]
         try:
             factor = cho_factor(curvature[np.ix_(free, free)])
         except LinAlgError:
-            return None
+            # Indefinite away from the minimum: step with the Gauss-Newton (Fisher-scoring)
+            # curvature, positive semi-definite, where the objective offers it.
+            if fixed_hessian is not None or not hasattr(objective, "gauss_newton"):
+                return None
+            try:
+                factor = cho_factor(objective.gauss_newton(vector)[np.ix_(free, free)])
+            except LinAlgError:
+                return None
         step = -cho_solve(factor, g)
         distance = -0.5 * g @ step
         if not np.isfinite(distance):
             return None
         if distance < 0.002 * tolerance:
+            if gauss_newton:
+                gauss_newton = False
+                continue
             return vector, u, passes
         x = vector[free]
         # The largest fraction of the step that stays inside the bounds.

@@ -61,13 +61,17 @@ class Model:
         faster when the data are separate events, approximate where effects do not factorize.
     n_threads : int, default=1
         Threads of the compiled likelihood pass.
+    coefficient_dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+        Storage of the cached surrogate coefficients; float32 halves the cache (every sum
+        is still accumulated in float64).
 
     Examples
     --------
     See ``examples/likelihood_fit.py`` and :mod:`bpt.toy_analysis`.
     """
 
-    def __init__(self, parameters, regions, yields="exact", n_threads=1):
+    def __init__(self, parameters, regions, yields="exact", n_threads=1,
+                 coefficient_dtype=np.float64):
         self.parameters = ParameterSet(parameters)
         self.regions = list(regions)
         names = [r.name for r in self.regions]
@@ -77,6 +81,10 @@ class Model:
             raise ValueError(f"yields must be one of {YIELD_METHODS}, got {yields!r}")
         self.yield_method = yields
         self.n_threads = n_threads
+        self.coefficient_dtype = np.dtype(coefficient_dtype)
+        if self.coefficient_dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ValueError("coefficient_dtype must be numpy.float64 or numpy.float32, got "
+                             f"{coefficient_dtype!r}")
         self.layouts, self.reference = {}, {}
         for region in self.regions:
             layout = RegionLayout(region.processes, self.parameters)
@@ -90,19 +98,26 @@ class Model:
                     self.spline_yields[region.name] = SplineYields(
                         self.layouts[region.name], self.reference[region.name], self.parameters)
 
-    @staticmethod
-    def _reference_events(region, layout):
+    def __repr__(self):
+        cache = sum(events.nbytes for events in self.reference.values())
+        return (f"Model({len(self.parameters)} parameters, regions "
+                f"{[r.name for r in self.regions]}, "
+                f"{sum(e.n_events for e in self.reference.values())} cached events, "
+                f"coefficient cache {cache / 1e6:.1f} MB ({self.coefficient_dtype.name}))")
+
+    def _reference_events(self, region, layout):
         if isinstance(region, BinnedRegion):
             bins = np.arange(region.n_bins)
             fractions = np.column_stack([p.yields for p in region.processes]) / \
                 region.totals[:, None]
-            return EventSet(layout, bins, fractions, region.totals)
+            return EventSet(layout, bins, fractions, region.totals, self.coefficient_dtype)
         if not isinstance(region, UnbinnedRegion):
             raise TypeError(f"unknown region type {type(region).__name__}")
         X = np.vstack([p.X for p in region.processes])
         labels = np.concatenate([np.full(len(p.X), k) for k, p in enumerate(region.processes)])
         weights = np.concatenate([p.weights for p in region.processes])
-        return EventSet(layout, X, region.process_fractions(X, labels), weights)
+        return EventSet(layout, X, region.process_fractions(X, labels), weights,
+                        self.coefficient_dtype)
 
     def region(self, name):
         for region in self.regions:
@@ -158,7 +173,7 @@ class Model:
                     raise ValueError(f"{where}: data weights must be finite and "
                                      "non-negative")
             events = EventSet(self.layouts[region.name], X, region.process_fractions(X),
-                              np.zeros(len(X)))
+                              np.zeros(len(X)), self.coefficient_dtype)
             events.observed_X = X    # for data-versus-model plots
             regions[region.name] = ("events", events, weights)
         return Dataset(regions, self.parameters.nominal)

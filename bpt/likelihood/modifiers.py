@@ -39,52 +39,72 @@ class _BoundScale:
     def __init__(self, index):
         self.index = index
 
-    def evaluate(self, vector):
-        """(f, f - 1, {index: df/dvalue}, {(i, j): d2f/didj})."""
-        value = vector[self.index]
-        return value, value - 1.0, {self.index: 1.0}, {}
-
 
 class _BoundNormalization:
     def __init__(self, index, log_factor):
         self.index = index
         self.log_factor = log_factor
 
-    def evaluate(self, vector):
-        exponent = vector[self.index] * self.log_factor
-        factor = np.exp(exponent)
-        return (factor, np.expm1(exponent), {self.index: factor * self.log_factor},
-                {(self.index, self.index): factor * self.log_factor ** 2})
 
+class Rates:
+    """The rates of a region's processes, as dense arrays over the parameters.
 
-class Rate:
-    """The product of a process's modifiers, bound to a parameter set."""
+    Each rate is a product of scales (parameter values) and log-normal factors,
+    ``f_p = prod_{s in scales_p} x_s * exp(kappa_p . x)``: the normalizations of every
+    process are one matrix ``kappa`` (P, n), so hundreds of them cost one matrix-vector
+    product per call.
 
-    def __init__(self, modifiers, parameters):
-        self.factors = [m.bind(parameters) for m in modifiers]
+    Parameters
+    ----------
+    modifier_lists : list of sequences of Scale or Normalization
+        Per process, its rate modifiers.
+    parameters : ParameterSet
+    """
 
-    @property
-    def indices(self):
-        return sorted({f.index for f in self.factors})
+    def __init__(self, modifier_lists, parameters):
+        self.n_processes, self.n_params = len(modifier_lists), len(parameters)
+        self.log_factors = np.zeros((self.n_processes, self.n_params))
+        self.scales = [[] for _ in modifier_lists]
+        for p, modifiers in enumerate(modifier_lists):
+            for modifier in modifiers:
+                bound = modifier.bind(parameters)
+                if isinstance(bound, _BoundScale):
+                    self.scales[p].append(bound.index)
+                elif isinstance(bound, _BoundNormalization):
+                    self.log_factors[p, bound.index] += bound.log_factor
+                else:
+                    raise TypeError(f"unknown rate modifier {modifier!r}")
+        self.indices = [sorted(set(np.flatnonzero(row)) | set(scales))
+                        for row, scales in zip(self.log_factors, self.scales)]
 
-    def evaluate(self, vector):
-        """Rate f, f - 1 (accurate when f is close to 1), gradient {i: df/dx_i} and second
-        derivatives {(i, j): d2f/dx_i dx_j} (both orders of i != j present)."""
-        value, minus_one, gradient, hessian = 1.0, 0.0, {}, {}
-        for factor in self.factors:
-            f, f_minus_one, f_gradient, f_hessian = factor.evaluate(vector)
-            # Product rule for (value * f): second derivatives first, from the old gradient.
-            new_hessian = {key: h * f for key, h in hessian.items()}
-            for key, h in f_hessian.items():
-                new_hessian[key] = new_hessian.get(key, 0.0) + value * h
-            for i, g in gradient.items():
-                for j, g_f in f_gradient.items():
-                    for key in ((i, j), (j, i)):
-                        new_hessian[key] = new_hessian.get(key, 0.0) + g * g_f
-            gradient = {i: g * f for i, g in gradient.items()}
-            for i, g in f_gradient.items():
-                gradient[i] = gradient.get(i, 0.0) + g * value
-            # (1 + a)(1 + b) - 1 = a + b + ab
-            minus_one = minus_one + f_minus_one + minus_one * f_minus_one
-            value, hessian = value * f, new_hessian
-        return value, minus_one, gradient, hessian
+    def evaluate(self, vector, with_hessian=False):
+        """Rates f (P,), f - 1 (accurate when f is close to 1), df/dx (P, n) and, with
+        ``with_hessian``, d2f/dx2 (P, n, n), else None."""
+        exponent = self.log_factors @ vector
+        factor, factor_m1 = np.exp(exponent), np.expm1(exponent)
+        scale, scale_m1 = np.ones(self.n_processes), np.zeros(self.n_processes)
+        scale_gradient = np.zeros((self.n_processes, self.n_params))
+        for p, indices in enumerate(self.scales):
+            for position, index in enumerate(indices):
+                value = vector[index]
+                # (1 + a)(1 + b) - 1 = a + b + ab
+                scale_m1[p] = scale_m1[p] + (value - 1.0) + scale_m1[p] * (value - 1.0)
+                scale[p] *= value
+                others = np.prod([vector[j] for q, j in enumerate(indices) if q != position])
+                scale_gradient[p, index] += others
+        rate = scale * factor
+        rate_m1 = scale_m1 * factor + factor_m1
+        gradient = rate[:, None] * self.log_factors + factor[:, None] * scale_gradient
+        if not with_hessian:
+            return rate, rate_m1, gradient, None
+        kappa = self.log_factors
+        hessian = rate[:, None, None] * kappa[:, :, None] * kappa[:, None, :]
+        cross = factor[:, None, None] * kappa[:, :, None] * scale_gradient[:, None, :]
+        hessian += cross + cross.transpose(0, 2, 1)
+        for p, indices in enumerate(self.scales):
+            for a, i in enumerate(indices):
+                for b, j in enumerate(indices):
+                    if a != b:
+                        hessian[p, i, j] += factor[p] * np.prod(
+                            [vector[k] for q, k in enumerate(indices) if q not in (a, b)])
+        return rate, rate_m1, gradient, hessian

@@ -58,10 +58,10 @@ class SplineYields:
     def evaluate(self, vector, with_hessian=False):
         """(sum_p sigma_p - A_p, gradient, Hessian or None)."""
         n = self.n_params
-        rate, _, rate_gradients, rate_hessians = self.layout.rate_values(vector)
+        rate, _, rate_gradient, rate_hessian = self.layout.rate_values(vector, True)
         total, gradient, hessian = 0.0, np.zeros(n), np.zeros((n, n))
         for p in range(self.layout.n_processes):
-            factors = [_from_dicts(rate[p], rate_gradients[p], rate_hessians[p], n)]
+            factors = [(rate[p], rate_gradient[p], rate_hessian[p])]
             if p in self.poi:
                 component = self.poi[p]
                 point = vector[component.indices]
@@ -97,16 +97,6 @@ def _grid(parameters, index, n_points):
     low = low if np.isfinite(low) else parameter.nominal - 5 * parameter.width
     high = high if np.isfinite(high) else parameter.nominal + 5 * parameter.width
     return np.linspace(low, high, n_points)
-
-
-def _from_dicts(value, gradient, hessian, n):
-    grad = np.zeros(n)
-    for i, g in gradient.items():
-        grad[i] = g
-    hess = np.zeros((n, n))
-    for (i, j), h in hessian.items():
-        hess[i, j] = h
-    return value, grad, hess
 
 
 def _product(factors):
