@@ -13,10 +13,12 @@ from .parameters import POI, Nuisance, Parameter
 from .regions import (BinnedPoiDependence, BinnedProcess, BinnedRegion, BinnedSystematic,
                       Process, UnbinnedRegion)
 from .statistic import ProfileLikelihood
-from .studies import CoverageResult, ImpactsResult, coverage, impacts
+from .studies import (CoverageResult, ImpactsResult, TruthCoverageResult, coverage, impacts,
+                      truth_coverage)
 
 __all__ = ["BinnedPoiDependence", "BinnedProcess", "BinnedRegion", "BinnedSystematic",
            "CoverageResult", "Dataset", "FitResult", "ImpactsResult", "LogRatioSystematic",
            "Model", "Normalization", "Nuisance", "POI", "Parameter", "PoiDependence", "Process",
-           "ProfileLikelihood", "Scale", "ScanResult", "Systematic", "UnbinnedRegion",
-           "coverage", "fit", "impacts", "profile_interval", "profile_scan"]
+           "ProfileLikelihood", "Scale", "ScanResult", "Systematic", "TruthCoverageResult",
+           "UnbinnedRegion", "coverage", "fit", "impacts", "profile_interval", "profile_scan",
+           "truth_coverage"]

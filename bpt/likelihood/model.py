@@ -80,6 +80,12 @@ class Model:
             layout = RegionLayout(region.processes, self.parameters)
             self.layouts[region.name] = layout
             self.reference[region.name] = self._reference_events(region, layout)
+        # Expected yields of observed data from per-process labels (UnbinnedRegion.yields_from).
+        self.yield_events = {
+            region.name: self._reference_events(region, self.layouts[region.name], labels=True)
+            for region in self.regions
+            if isinstance(region, UnbinnedRegion) and region.fractions is not None
+            and region.yields_from == "labels"}
         self.spline_yields = {}
         if yields == "spline":
             from .yields import SplineYields
@@ -89,7 +95,7 @@ class Model:
                         self.layouts[region.name], self.reference[region.name], self.parameters)
 
     @staticmethod
-    def _reference_events(region, layout):
+    def _reference_events(region, layout, labels=False):
         if isinstance(region, BinnedRegion):
             bins = np.arange(region.n_bins)
             fractions = np.column_stack([p.yields for p in region.processes]) / \
@@ -98,9 +104,14 @@ class Model:
         if not isinstance(region, UnbinnedRegion):
             raise TypeError(f"unknown region type {type(region).__name__}")
         X = np.vstack([p.X for p in region.processes])
-        labels = np.concatenate([np.full(len(p.X), k) for k, p in enumerate(region.processes)])
+        process = np.concatenate([np.full(len(p.X), k) for k, p in enumerate(region.processes)])
         weights = np.concatenate([p.weights for p in region.processes])
-        return EventSet(layout, X, region.process_fractions(X, labels), weights)
+        if labels:
+            fractions = np.zeros((len(X), len(region.processes)))
+            fractions[np.arange(len(X)), process] = 1.0
+        else:
+            fractions = region.process_fractions(X, process)
+        return EventSet(layout, X, fractions, weights)
 
     def region(self, name):
         for region in self.regions:
@@ -110,8 +121,12 @@ class Model:
 
     # ------------------------------------------------------------------------ datasets
 
-    def data(self, observed):
-        """Observed data: ``{region: X (unbinned) or (X, weights), region: counts (binned)}``."""
+    def data(self, observed, global_observables=None):
+        """Observed data: ``{region: X (unbinned) or (X, weights), region: counts (binned)}``.
+
+        ``global_observables`` (dict or full parameter vector) are the outcomes of the
+        auxiliary measurements that center the Gaussian constraints; default: the nominal
+        values."""
         regions = {}
         for region in self.regions:
             if region.name not in observed:
@@ -139,7 +154,9 @@ class Model:
         unknown = set(observed) - {r.name for r in self.regions}
         if unknown:
             raise ValueError(f"data given for unknown regions {sorted(unknown)}")
-        return Dataset(regions, self.parameters.nominal)
+        centers = self.parameters.nominal if global_observables is None else \
+            self.parameters.vector(global_observables)
+        return Dataset(regions, centers)
 
     def expected(self, values=None):
         """Expected event weights at ``values``: per simulated event (unbinned) or bin."""
