@@ -221,7 +221,7 @@ class ToyAnalysis:
 
         ``bootstrap`` (an int seed) fits a bootstrap replica instead: the same samples, each
         event weighted by a Poisson(1) count, for estimates of the surrogates' statistical
-        uncertainty (:func:`surrogate_uncertainty`)."""
+        uncertainty (:func:`bpt.likelihood.surrogate_uncertainty`)."""
         params = dict(parametrization="quadratic", n_estimators=300, learning_rate=0.2,
                       max_depth=3, min_samples_leaf=200, random_state=random_state)
         params.update(bpt_params)
@@ -306,7 +306,7 @@ class ToyAnalysis:
 
         ``replicas``: further models (e.g. with bootstrap-replica surrogates), fitted as the
         objectives ``"replica0"``, ``"replica1"``, ...; the spread of their estimates is the
-        surrogates' contribution to the uncertainty (:func:`surrogate_uncertainty`).
+        surrogates' contribution to the uncertainty (:func:`bpt.likelihood.surrogate_uncertainty`).
 
         Returns
         -------

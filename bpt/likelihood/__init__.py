@@ -14,11 +14,11 @@ from .regions import (BinnedPoiDependence, BinnedProcess, BinnedRegion, BinnedSy
                       Process, UnbinnedRegion)
 from .statistic import ProfileLikelihood
 from .studies import (CoverageResult, ImpactsResult, TruthCoverageResult, coverage, impacts,
-                      truth_coverage)
+                      surrogate_uncertainty, truth_coverage)
 
 __all__ = ["BinnedPoiDependence", "BinnedProcess", "BinnedRegion", "BinnedSystematic",
            "CoverageResult", "Dataset", "FitResult", "ImpactsResult", "LogRatioSystematic",
            "Model", "Normalization", "Nuisance", "POI", "Parameter", "PoiDependence", "Process",
            "ProfileLikelihood", "Scale", "ScanResult", "Systematic", "TruthCoverageResult",
            "UnbinnedRegion", "coverage", "fit", "impacts", "profile_interval", "profile_scan",
-           "truth_coverage"]
+           "surrogate_uncertainty", "truth_coverage"]

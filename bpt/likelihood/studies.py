@@ -156,6 +156,14 @@ class TruthCoverageResult:
         keep = self.all_valid
         return (self.estimates[keep, k] - self.estimates[keep, r]) / self.errors[keep, r]
 
+    def spread(self, names):
+        """Per pseudo-experiment, the standard deviation of the estimates of the objectives
+        ``names`` (e.g. bootstrap-replica surrogates): their statistical uncertainty."""
+        columns = [self._column(name) for name in names]
+        if len(columns) < 2:
+            raise ValueError("spread needs at least two objectives")
+        return self.estimates[:, columns].std(axis=1, ddof=1)
+
     def summary(self, reference=None, cl=0.68):
         """One row per objective: coverage, its error, pull mean and width and, against
         ``reference``, the mean and RMS of the difference in units of its error."""
@@ -236,6 +244,31 @@ def truth_coverage(generate, objectives, parameter, truth, n_toys=100, random_st
     valid = np.array([[o[3] for o in row] for row in outcomes], dtype=bool)
     return TruthCoverageResult(parameter, float(truth), list(objectives), table[..., 0],
                                table[..., 1], table[..., 2], valid)
+
+
+def surrogate_uncertainty(replicas, parameter, tolerance=1e-3):
+    """The spread of ``parameter``'s best fit over objectives that differ only by their
+    surrogates (e.g. models built with bootstrap replicas of every surrogate, on the same
+    data): the uncertainty the surrogates' training statistics add to the fit.
+
+    Parameters
+    ----------
+    replicas : list of objectives
+        At least two, all on the same data.
+    parameter : str
+
+    Returns
+    -------
+    (float, ndarray)
+        The standard deviation of the estimates, and the estimates. Add it in quadrature
+        to the fit's error (:meth:`TruthCoverageResult.coverage` shows the effect).
+    """
+    replicas = list(replicas)
+    if len(replicas) < 2:
+        raise ValueError("replicas: give at least two objectives")
+    estimates = np.array([fit(objective, hesse=False, tolerance=tolerance)[parameter]
+                          for objective in replicas])
+    return float(estimates.std(ddof=1)), estimates
 
 
 @dataclass
