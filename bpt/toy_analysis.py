@@ -14,15 +14,43 @@ and ratio is analytic, so the oracle likelihood is exact; the surrogate likeliho
 the energy-scale effect with one BoostedParametricTree per process from samples simulated at
 a few values of ``es``.
 """
+from dataclasses import dataclass
+from functools import partial
+
 import numpy as np
 from scipy.special import logsumexp
 
 from .likelihood import (POI, BinnedProcess, BinnedRegion, BinnedSystematic, Model,
-                         Normalization, Nuisance, Process, Scale, Systematic, UnbinnedRegion)
+                         Normalization, Nuisance, Process, Scale, Systematic, UnbinnedRegion,
+                         truth_coverage)
 from .parametric import BoostedParametricTree
 
 PROCESSES = ("signal", "background1", "background2")
 PARAMETERS = ("mu", "es", "bkg_norm")
+NUISANCES = ("es", "bkg_norm")
+NUISANCE_MODES = ("fixed", "drawn")
+
+
+@dataclass
+class PseudoExperiment:
+    """Pseudo-data drawn from the true densities.
+
+    Attributes
+    ----------
+    X : ndarray, shape (n_events, 2)
+        The selected events.
+    process : ndarray of int, shape (n_events,)
+        Index into ``PROCESSES`` of the process each event came from.
+    global_observables : ndarray, shape (3,)
+        Centers of the constraints, in the order of ``PARAMETERS`` (mu's is unused).
+    truth : dict
+        The parameter values the events were drawn at.
+    """
+
+    X: np.ndarray
+    process: np.ndarray
+    global_observables: np.ndarray
+    truth: dict
 
 
 class ToyAnalysis:
@@ -125,6 +153,58 @@ class ToyAnalysis:
         weight = self.produced[PROCESSES.index(process)] / n_generated
         return X, np.full(len(X), weight)
 
+    def pseudo_experiment(self, truth=None, random_state=None, nuisances="fixed"):
+        """Pseudo-data from the true densities, with Poisson-distributed counts.
+
+        Each process produces a Poisson number of events of mean ``rate * produced`` at the
+        true ``es``; the selection then keeps a binomial share, so the selected counts are
+        Poisson with the analytic expected yields.
+
+        Parameters
+        ----------
+        truth : dict, optional
+            True parameter values (default: mu = 1, es = bkg_norm = 0).
+        random_state : int, Generator, SeedSequence or None
+        nuisances : {"fixed", "drawn"}, default="fixed"
+            ``"fixed"``: frequentist coverage at the given truth. The nuisances keep their
+            true values and the global observables, the outcomes of the auxiliary
+            measurements, are drawn from the constraints around them (unit width); the
+            fit then pulls every nuisance towards its drawn global observable.
+            ``"drawn"``: the true nuisance values are drawn from the constraints around
+            ``truth`` and the global observables stay there: coverage averaged over the
+            prior of the nuisances, which samples the surrogates away from their nominal
+            point.
+
+        Returns
+        -------
+        PseudoExperiment
+        """
+        if nuisances not in NUISANCE_MODES:
+            raise ValueError(f"nuisances must be one of {NUISANCE_MODES}, got {nuisances!r}")
+        values = {"mu": 1.0, "es": 0.0, "bkg_norm": 0.0}
+        for name, value in (truth or {}).items():
+            if name not in values:
+                raise KeyError(f"truth: unknown parameter {name!r}; parameters are "
+                               f"{list(PARAMETERS)}")
+            values[name] = float(value)
+        rng = np.random.default_rng(random_state)
+        centers = np.array([values[name] for name in PARAMETERS])
+        draws = centers.copy()
+        draws[1:] += rng.normal(size=len(NUISANCES))
+        if nuisances == "fixed":
+            true_vector, centers = centers, draws
+        else:
+            true_vector = draws
+        mu, es, bkg_norm = true_vector
+        features, labels = [], []
+        for k, (rate, process) in enumerate(zip(self.rates(mu, bkg_norm), PROCESSES)):
+            n_generated = rng.poisson(max(rate, 0.0) * self.produced[k])
+            X, _ = self.simulate(process, n_generated, es, rng)
+            features.append(X)
+            labels.append(np.full(len(X), k))
+        return PseudoExperiment(np.vstack(features), np.concatenate(labels), centers,
+                                dict(zip(PARAMETERS, map(float, true_vector))))
+
     def parameters(self):
         return [POI("mu", 1.0, bounds=(-2.0, 5.0)), Nuisance("es"), Nuisance("bkg_norm")]
 
@@ -146,8 +226,12 @@ class ToyAnalysis:
                 np.concatenate([w for _, w in samples]))
 
     def fit_energy_scale(self, n_generated=40_000, base_points=(-2.0, -1.0, 0.0, 1.0, 2.0),
-                         random_state=0, **bpt_params):
-        """One BoostedParametricTree per process for ``es`` from samples at ``base_points``."""
+                         random_state=0, bootstrap=None, **bpt_params):
+        """One BoostedParametricTree per process for ``es`` from samples at ``base_points``.
+
+        ``bootstrap`` (an int seed) fits a bootstrap replica instead: the same samples, each
+        event weighted by a Poisson(1) count, for estimates of the surrogates' statistical
+        uncertainty (:func:`bpt.likelihood.surrogate_uncertainty`)."""
         params = dict(parametrization="quadratic", n_estimators=300, learning_rate=0.2,
                       max_depth=3, min_samples_leaf=200, random_state=random_state)
         params.update(bpt_params)
@@ -158,15 +242,35 @@ class ToyAnalysis:
                        for j, es in enumerate(base_points)]
             X = np.vstack([s[0] for s in samples])
             nu = np.concatenate([np.full(len(s[0]), es) for s, es in zip(samples, base_points)])
-            surrogates[process] = BoostedParametricTree(**params).fit(X, nu)
+            weights = None
+            if bootstrap is not None:
+                counts = np.random.default_rng([bootstrap, k]).poisson(1.0, len(X))
+                X, nu, weights = X[counts > 0], nu[counts > 0], counts[counts > 0].astype(float)
+            surrogates[process] = BoostedParametricTree(**params).fit(X, nu, weights)
         return surrogates
 
-    def unbinned_model(self, surrogates, n_reference=100_000, random_state=1, fractions=None,
-                       **model_options):
+    def unbinned_model(self, surrogates, n_reference=100_000, random_state=1,
+                       yields_from="labels", fractions=None, **model_options):
         """The surrogate likelihood model: simulated reference events per process.
 
-        ``fractions``: a function X -> g_p(x) (n, 3), e.g. a fitted ProcessFractions'
-        ``predict_fractions``; default the true fractions.
+        Parameters
+        ----------
+        surrogates : dict
+            Per process, a fitted energy-scale surrogate (e.g. from :meth:`fit_energy_scale`).
+        n_reference : int
+            Events generated per process for the reference sample.
+        random_state : int, optional
+        fractions : callable, optional
+            X -> g_p(x) (n, 3), e.g. a fitted ProcessFractions' ``predict_fractions``;
+            default the true fractions.
+        yields_from : {"labels", "fractions"}, default="labels"
+            How the expected yields of observed data are summed over the reference events
+            (:class:`~bpt.likelihood.UnbinnedRegion`). With ``"fractions"`` the heavy
+            background events scatter into the signal yield: over the reference samples of
+            a few seeds the mean of mu-hat minus the exact mu-hat on truth pseudo-data moves
+            by about 0.2 of its error, against 0.08 with ``"labels"``.
+        **model_options
+            Passed to :class:`~bpt.likelihood.Model`.
         """
         seeds = np.random.SeedSequence(random_state).spawn(len(PROCESSES))
         processes = []
@@ -175,7 +279,8 @@ class ToyAnalysis:
             processes.append(Process(process, X, w, rate=self.modifiers(process),
                                      systematics=[Systematic(surrogates[process], ["es"])]))
         region = UnbinnedRegion("signal_region", processes,
-                                fractions=self.fractions if fractions is None else fractions)
+                                fractions=self.fractions if fractions is None else fractions,
+                                yields_from=yields_from)
         return Model(self.parameters(), [region], **model_options)
 
     def discriminant(self, X):
@@ -202,21 +307,68 @@ class ToyAnalysis:
                                            systematics=[systematic]))
         return Model(self.parameters(), [BinnedRegion("discriminant", processes)])
 
-    def oracle(self, X, weights=None):
-        """The exact likelihood of data ``X`` (with weights), an objective for the fits."""
-        return OracleLikelihood(self, X, weights)
+    def surrogate_data(self, model, experiment):
+        """A pseudo-experiment as data of the surrogate ``model`` (with its global
+        observables)."""
+        return model.data({"signal_region": experiment.X},
+                          global_observables=experiment.global_observables)
+
+    def truth_coverage(self, model, n_toys=100, truth=None, nuisances="fixed", replicas=(),
+                       random_state=None, n_jobs=1):
+        """The surrogate ``model`` and the exact likelihood on the same pseudo-data from the
+        true densities (:meth:`pseudo_experiment`), by :func:`bpt.likelihood.truth_coverage`.
+
+        ``replicas``: further models (e.g. with bootstrap-replica surrogates), fitted as the
+        objectives ``"replica0"``, ``"replica1"``, ...; the spread of their estimates is the
+        surrogates' contribution to the uncertainty (:func:`bpt.likelihood.surrogate_uncertainty`).
+
+        Returns
+        -------
+        TruthCoverageResult
+            Objectives ``"surrogate"``, ``"exact"``, then the replicas.
+        """
+        truth = {"mu": 1.0, **(truth or {})}
+        objectives = {"surrogate": partial(_surrogate_objective, self, model),
+                      "exact": partial(_exact_objective, self)}
+        for k, replica in enumerate(replicas):
+            objectives[f"replica{k}"] = partial(_surrogate_objective, self, replica)
+        generate = partial(_truth_generator, self, truth, nuisances)
+        return truth_coverage(generate, objectives, "mu", truth["mu"], n_toys=n_toys,
+                              random_state=random_state, n_jobs=n_jobs)
+
+    def oracle(self, X, weights=None, global_observables=None):
+        """The exact likelihood of data ``X`` (with weights), an objective for the fits.
+
+        ``global_observables`` (in the order of ``PARAMETERS``) center the constraints of
+        the nuisances; default: their nominal values."""
+        return OracleLikelihood(self, X, weights, global_observables)
+
+
+def _truth_generator(analysis, truth, nuisances, seed):
+    return analysis.pseudo_experiment(truth, seed, nuisances)
+
+
+def _surrogate_objective(analysis, model, experiment):
+    return model.likelihood(analysis.surrogate_data(model, experiment))
+
+
+def _exact_objective(analysis, experiment):
+    return analysis.oracle(experiment.X, global_observables=experiment.global_observables)
 
 
 class OracleLikelihood:
-    """u = 2 [sigma - sigma_ref] - 2 sum_j d_j log R(x_j) + es^2 + bkg_norm^2, analytic.
+    """u = 2 [sigma - sigma_ref] - 2 sum_j d_j log R(x_j) + (es - c_es)^2 + (bkg_norm - c_b)^2,
+    analytic, with c the global observables (default 0).
 
     An objective for :func:`bpt.likelihood.fit` and the scans (no analytic gradient).
     """
 
     names = list(PARAMETERS)
 
-    def __init__(self, analysis, X, weights=None):
+    def __init__(self, analysis, X, weights=None, global_observables=None):
         self.analysis = analysis
+        self.global_observables = np.zeros(len(PARAMETERS)) if global_observables is None \
+            else np.asarray(global_observables, dtype=np.float64).reshape(len(PARAMETERS))
         self.X = np.asarray(X, dtype=np.float64)
         self.weights = np.ones(len(self.X)) if weights is None else np.asarray(weights)
         self.start = np.array([1.0, 0.0, 0.0])
@@ -242,4 +394,5 @@ class OracleLikelihood:
             log_ratio = np.log(ratio)
         return float(2 * (expected - self.reference_yield)
                      - 2 * self.weights[self.weights != 0] @ log_ratio[self.weights != 0]
-                     + es ** 2 + bkg_norm ** 2)
+                     + np.sum((np.asarray(vector[1:], dtype=np.float64)
+                              - self.global_observables[1:]) ** 2))

@@ -14,10 +14,12 @@ from .parameters import POI, Nuisance, Parameter
 from .regions import (BinnedPoiDependence, BinnedProcess, BinnedRegion, BinnedSystematic,
                       Process, UnbinnedRegion)
 from .statistic import ProfileLikelihood
-from .studies import CoverageResult, ImpactsResult, coverage, impacts
+from .studies import (CoverageResult, ImpactsResult, TruthCoverageResult, coverage, impacts,
+                      surrogate_uncertainty, truth_coverage)
 
 __all__ = ["BinnedPoiDependence", "BinnedProcess", "BinnedRegion", "BinnedSystematic",
            "CoverageResult", "Dataset", "FitResult", "HistFactoryWorkspace", "ImpactsResult", "LogRatioSystematic",
            "Model", "Normalization", "Nuisance", "POI", "Parameter", "PoiDependence", "Process",
-           "ProfileLikelihood", "Scale", "ScanResult", "Systematic", "UnbinnedRegion",
-           "coverage", "fit", "impacts", "profile_interval", "profile_scan", "read_workspace"]
+           "ProfileLikelihood", "Scale", "ScanResult", "Systematic", "TruthCoverageResult",
+           "UnbinnedRegion", "coverage", "fit", "impacts", "profile_interval", "profile_scan",
+           "read_workspace", "surrogate_uncertainty", "truth_coverage"]

@@ -90,6 +90,12 @@ class Model:
             layout = RegionLayout(region.processes, self.parameters)
             self.layouts[region.name] = layout
             self.reference[region.name] = self._reference_events(region, layout)
+        # Expected yields of observed data from per-process labels (UnbinnedRegion.yields_from).
+        self.yield_events = {
+            region.name: self._reference_events(region, self.layouts[region.name], labels=True)
+            for region in self.regions
+            if isinstance(region, UnbinnedRegion) and region.fractions is not None
+            and region.yields_from == "labels"}
         self.spline_yields = {}
         if yields == "spline":
             from .yields import SplineYields
@@ -105,7 +111,7 @@ class Model:
                 f"{sum(e.n_events for e in self.reference.values())} cached events, "
                 f"coefficient cache {cache / 1e6:.1f} MB ({self.coefficient_dtype.name}))")
 
-    def _reference_events(self, region, layout):
+    def _reference_events(self, region, layout, labels=False):
         if isinstance(region, BinnedRegion):
             bins = np.arange(region.n_bins)
             fractions = np.column_stack([p.yields for p in region.processes]) / \
@@ -114,10 +120,14 @@ class Model:
         if not isinstance(region, UnbinnedRegion):
             raise TypeError(f"unknown region type {type(region).__name__}")
         X = np.vstack([p.X for p in region.processes])
-        labels = np.concatenate([np.full(len(p.X), k) for k, p in enumerate(region.processes)])
+        process = np.concatenate([np.full(len(p.X), k) for k, p in enumerate(region.processes)])
         weights = np.concatenate([p.weights for p in region.processes])
-        return EventSet(layout, X, region.process_fractions(X, labels), weights,
-                        self.coefficient_dtype)
+        if labels:
+            fractions = np.zeros((len(X), len(region.processes)))
+            fractions[np.arange(len(X)), process] = 1.0
+        else:
+            fractions = region.process_fractions(X, process)
+        return EventSet(layout, X, fractions, weights, self.coefficient_dtype)
 
     def region(self, name):
         for region in self.regions:
@@ -127,8 +137,12 @@ class Model:
 
     # ------------------------------------------------------------------------ datasets
 
-    def data(self, observed):
+    def data(self, observed, global_observables=None):
         """Observed data: ``{region: X (unbinned) or (X, weights), region: counts (binned)}``.
+
+        ``global_observables`` (dict or full parameter vector) are the outcomes of the
+        auxiliary measurements that center the Gaussian constraints; default: the nominal
+        values.
 
         Unbinned data may be empty (shape ``(0, n_features)``); weights and counts must be
         finite and non-negative, one per event or bin.
@@ -176,7 +190,9 @@ class Model:
                               np.zeros(len(X)), self.coefficient_dtype)
             events.observed_X = X    # for data-versus-model plots
             regions[region.name] = ("events", events, weights)
-        return Dataset(regions, self.parameters.nominal)
+        centers = self.parameters.nominal if global_observables is None else \
+            self.parameters.vector(global_observables)
+        return Dataset(regions, centers)
 
     def check_dataset(self, data):
         """Raise ValueError unless ``data`` was built for this model's regions and events.

@@ -68,9 +68,21 @@ class UnbinnedRegion:
         process (g = 1 for it, 0 otherwise) and observed events cannot be evaluated; Asimov
         and bootstrap data are then evaluated as if each event's process were known, which
         overstates the information.
+    yields_from : {"fractions", "labels"}, default="fractions"
+        How the exact expected yields of observed data are summed over the simulated events
+        (``Model(yields="spline")`` interpolates the ``"fractions"`` sums).
+        ``"fractions"``: every simulated event counts for process p with weight g_p(x), the
+        normalization of the model as written. ``"labels"``: every simulated event counts
+        for its own process only; unbiased when g is calibrated and of lower variance, since
+        the heavy events of a large background no longer scatter into the yield of a small
+        signal. Asimov and bootstrap data on the simulated events always use ``fractions``.
     """
 
-    def __init__(self, name, processes, fractions=None):
+    def __init__(self, name, processes, fractions=None, yields_from="fractions"):
+        if yields_from not in ("fractions", "labels"):
+            raise ValueError(f"region {name!r}: yields_from must be 'fractions' or 'labels', "
+                             f"got {yields_from!r}")
+        self.yields_from = yields_from
         self.name = name
         self.processes = list(processes)
         if not self.processes:

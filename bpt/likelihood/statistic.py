@@ -44,7 +44,8 @@ class ProfileLikelihood:
                 self._passes.append((events, zero_yields, np.asarray(entry[1], np.float64)))
             elif kind == "events":
                 if spline is None:
-                    self._passes.append((events, None, np.zeros(events.n_events)))
+                    yields = model.yield_events.get(name, events)
+                    self._passes.append((yields, None, np.zeros(yields.n_events)))
                 observed, weights = entry[1], entry[2]
                 self._passes.append((observed, None, np.asarray(weights, np.float64)))
             else:
