@@ -178,9 +178,14 @@ def validate_features(estimator, X, reset):
                       f"fitted with {list(fitted_names)}: its columns are taken in that order",
                       UserWarning, stacklevel=3)
     values = match_columns(table, fitted_names)
-    X = check_array(values, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan",
-                    order="C", ensure_min_samples=2 if reset else 1, input_name="X",
-                    estimator=estimator)
+    try:
+        X = check_array(values, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan",
+                        order="C", ensure_min_samples=2 if reset else 1, input_name="X",
+                        estimator=estimator)
+    except ValueError as exc:
+        if "could not convert" not in str(exc):
+            raise
+        raise ValueError(f"X must be numeric (every feature column float): {exc}") from None
     if reset:
         estimator.n_features_in_ = X.shape[1]
         if table.names is not None:

@@ -25,7 +25,7 @@ def _is_dataset_list(X):
     A list or tuple whose first entry is a 2-d array (or DataFrame) or an ``(X, weights)``
     pair; a plain feature matrix given as nested lists has 1-d rows.
     """
-    if not isinstance(X, (list, tuple)) or len(X) == 0:
+    if isinstance(X, Table) or not isinstance(X, (list, tuple)) or len(X) == 0:
         return False
     first = X[0]
     return isinstance(first, tuple) or np.ndim(first) == 2
