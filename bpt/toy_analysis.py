@@ -232,8 +232,13 @@ class ToyAnalysis:
         ``bootstrap`` (an int seed) fits a bootstrap replica instead: the same samples, each
         event weighted by a Poisson(1) count, for estimates of the surrogates' statistical
         uncertainty (:func:`bpt.likelihood.surrogate_uncertainty`)."""
-        params = dict(parametrization="quadratic", n_estimators=300, learning_rate=0.2,
-                      max_depth=3, min_samples_leaf=200, random_state=random_state)
+        # 20 trees, chosen by held-out closure: with 40 000 events per base point the
+        # validation sample cannot resolve how more trees overfit the narrow signal peak
+        # (largest RMS of log r at es = +-1 on 50 000 held-out events: signal 0.031 with 20
+        # trees, 0.052 with 50, 0.071 with 300 trees and the default early stopping).
+        params = dict(parametrization="quadratic", n_estimators=20, learning_rate=0.2,
+                      max_depth=3, min_samples_leaf=200, early_stopping=False,
+                      random_state=random_state)
         params.update(bpt_params)
         seeds = np.random.SeedSequence(random_state).spawn(len(PROCESSES) * len(base_points))
         surrogates = {}

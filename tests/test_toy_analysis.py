@@ -39,7 +39,8 @@ def test_truth_is_consistent(analysis):
 def test_energy_scale_surrogates_close(analysis, surrogates):
     """RMS of the learned minus the true log ratio at es = -1 and +1 on nominal events.
 
-    Measured at most 0.029 (signal), 0.021, 0.020; bound: 1.5 times the largest."""
+    Measured at most 0.031 (signal), 0.020, 0.018 (0.029, 0.021, 0.020 with the earlier
+    settings); bound: 1.5 times the largest of the earlier measurement."""
     for process in PROCESSES:
         X, _ = analysis.simulate(process, 50_000, 0.0, random_state=99)
         for es in (-1.0, 1.0):
