@@ -660,7 +660,8 @@ def compare_parametrizations(X, nu, sample_weight=None, *,
     n_bins : int, default=10
         Bins per feature of the closure test.
     random_state : int, default=0
-        Seeds the split.
+        Seeds the split, and the estimator's binning and early-stopping split when its own
+        ``random_state`` is None, so that every candidate sees the same bins.
 
     Returns
     -------
@@ -689,6 +690,10 @@ def compare_parametrizations(X, nu, sample_weight=None, *,
     chi2, scores, closures, errors = [], [], [], []
     for spec in parametrizations:
         model = clone(template).set_params(parametrization=spec)
+        if model.random_state is None:
+            # Every candidate on the same bins and validation split: a fair, repeatable
+            # comparison.
+            model.set_params(random_state=int(random_state))
         try:
             model.fit(X[train], nu[train], weights[train])
         except ValueError as exc:

@@ -123,9 +123,10 @@ INTERRUPTED_PREDICTION = textwrap.dedent("""
 """)
 
 
-def test_ctrl_c_interrupts_a_long_prediction():
+def test_ctrl_c_interrupts_a_long_prediction(tmp_path):
+    # Run outside the source tree, so that the installed package is imported.
     result = subprocess.run([sys.executable, "-c", INTERRUPTED_PREDICTION], capture_output=True,
-                            text=True, timeout=300)
+                            text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     outcome, _, seconds = result.stdout.strip().rpartition(" ")
     assert outcome == "interrupted after", result.stdout
