@@ -21,6 +21,49 @@ cdef enum:
     LOSS_CHUNK = 4096
 
 
+cdef struct EventTargets:
+    # The per-event target statistics of a data set: dense rows, or one-hot (weight, slot).
+    const double* dense
+    const double* weights
+    const index_t* slots
+
+
+cdef int _event_targets(EventTargets* targets, dense, weights, slots, Py_ssize_t n_samples,
+                        Py_ssize_t n_stats) except -1:
+    """Check the target arrays against the number of events and point ``targets`` at them."""
+    cdef const double[:, ::1] dense_view
+    cdef const double[::1] weight_view
+    cdef const index_t[::1] slot_view
+    targets.dense = targets.weights = NULL
+    targets.slots = NULL
+    if dense is None:
+        weight_view = weights
+        slot_view = slots
+        if weight_view.shape[0] != n_samples or slot_view.shape[0] != n_samples:
+            raise ValueError("weights and slots must have one entry per event")
+        targets.weights = &weight_view[0]
+        targets.slots = &slot_view[0]
+    else:
+        dense_view = dense
+        if dense_view.shape[0] != n_samples or dense_view.shape[1] != n_stats:
+            raise ValueError("dense must have shape (n_samples, n_target_stats)")
+        targets.dense = &dense_view[0, 0]
+    return 0
+
+
+cdef inline void _load_event(const EventTargets* targets, Py_ssize_t i, Py_ssize_t n_stats,
+                             double* buffer) noexcept nogil:
+    """Event i's target statistics as a dense vector in ``buffer``."""
+    cdef Py_ssize_t d
+    if targets.dense == NULL:
+        for d in range(n_stats):
+            buffer[d] = 0.0
+        buffer[targets.slots[i]] = targets.weights[i]
+    else:
+        for d in range(n_stats):
+            buffer[d] = targets.dense[i * n_stats + d]
+
+
 cdef class Criterion:
 
     cdef bint is_admissible(self, const double* sums, double* scratch) noexcept nogil:
@@ -82,11 +125,8 @@ cdef class Criterion:
         cdef Py_ssize_t n_samples = predictions.shape[0]
         cdef Py_ssize_t n_stats = self.n_target_stats
         cdef Py_ssize_t width = n_stats + self.scratch_size
-        cdef bint one_hot = dense is None
-        cdef const double[:, ::1] dense_view
-        cdef const double[::1] weight_view
-        cdef const index_t[::1] slot_view
-        cdef Py_ssize_t i, d, c, lo, hi
+        cdef EventTargets targets
+        cdef Py_ssize_t i, c, lo, hi
         cdef Py_ssize_t n_chunks = (n_samples + LOSS_CHUNK - 1) // LOSS_CHUNK
         cdef double total
         cdef double* buffer
@@ -94,11 +134,7 @@ cdef class Criterion:
             raise ValueError("predictions must have one column per term")
         if n_samples == 0:
             return 0.0
-        if one_hot:
-            weight_view = weights
-            slot_view = slots
-        else:
-            dense_view = dense
+        _event_targets(&targets, dense, weights, slots, n_samples, n_stats)
         # Fixed chunks of events, each summed in order, then the chunks in order: the total
         # does not depend on the number of threads.
         partial_array = np.zeros(n_chunks)
@@ -112,13 +148,7 @@ cdef class Criterion:
                 hi = min(lo + LOSS_CHUNK, n_samples)
                 total = 0.0
                 for i in range(lo, hi):
-                    if one_hot:
-                        for d in range(n_stats):
-                            buffer[d] = 0.0
-                        buffer[slot_view[i]] = weight_view[i]
-                    else:
-                        for d in range(n_stats):
-                            buffer[d] = dense_view[i, d]
+                    _load_event(&targets, i, n_stats, buffer)
                     total = total + self.event_loss(buffer, &predictions[i, 0],
                                                     buffer + n_stats)
                 partial[c] = total
@@ -139,11 +169,8 @@ cdef class Criterion:
         cdef Py_ssize_t n_samples = predictions.shape[0]
         cdef Py_ssize_t n_stats = self.n_target_stats
         cdef Py_ssize_t width = n_stats + self.scratch_size
-        cdef bint one_hot = dense is None
-        cdef const double[:, ::1] dense_view
-        cdef const double[::1] weight_view
-        cdef const index_t[::1] slot_view
-        cdef Py_ssize_t i, d
+        cdef EventTargets targets
+        cdef Py_ssize_t i
         cdef double* buffer
         if predictions.shape[1] != self.n_values:
             raise ValueError("predictions must have one column per term")
@@ -151,26 +178,12 @@ cdef class Criterion:
             raise ValueError("out must have one entry per event")
         if n_samples == 0:
             return
-        if one_hot:
-            weight_view = weights
-            slot_view = slots
-            if weight_view.shape[0] != n_samples or slot_view.shape[0] != n_samples:
-                raise ValueError("weights and slots must have one entry per event")
-        else:
-            dense_view = dense
-            if dense_view.shape[0] != n_samples or dense_view.shape[1] != n_stats:
-                raise ValueError("dense must have shape (n_samples, n_target_stats)")
+        _event_targets(&targets, dense, weights, slots, n_samples, n_stats)
         buffer = NULL
         with nogil, parallel(num_threads=n_threads):
             buffer = <double*> malloc(width * sizeof(double))
             for i in prange(n_samples, schedule="static"):
-                if one_hot:
-                    for d in range(n_stats):
-                        buffer[d] = 0.0
-                    buffer[slot_view[i]] = weight_view[i]
-                else:
-                    for d in range(n_stats):
-                        buffer[d] = dense_view[i, d]
+                _load_event(&targets, i, n_stats, buffer)
                 out[i] = self.event_loss(buffer, &predictions[i, 0], buffer + n_stats)
             free(buffer)
 

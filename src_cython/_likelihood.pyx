@@ -226,6 +226,27 @@ cdef void _evaluate_range(const _Layout* layout, Py_ssize_t lo, Py_ssize_t hi,
     value[0] += accumulated
 
 
+cdef inline void _append_signed_row(double value, const double* source, Py_ssize_t width,
+                                    double[:, ::1] plus, Py_ssize_t* n_plus,
+                                    double[:, ::1] minus, Py_ssize_t* n_minus) noexcept nogil:
+    """Append sqrt(|value|) * source to ``plus`` or ``minus`` by the sign of ``value``, so
+    that value * source sourceᵀ is the difference of the two blocks' rank-k updates."""
+    cdef Py_ssize_t j
+    cdef double root
+    cdef double* target
+    if value == 0.0:
+        return
+    root = sqrt(fabs(value))
+    if value > 0.0:
+        target = &plus[n_plus[0], 0]
+        n_plus[0] += 1
+    else:
+        target = &minus[n_minus[0], 0]
+        n_minus[0] += 1
+    for j in range(width):
+        target[j] = root * source[j]
+
+
 def curvature_rows(Py_ssize_t lo, Py_ssize_t hi, const double[::1] yield_weights,
                    const double[::1] data_weights, const double[:, ::1] fractions,
                    const floating[:, ::1] coefficients, const index_t[::1] ratio_start,
@@ -272,12 +293,11 @@ def curvature_rows(Py_ssize_t lo, Py_ssize_t hi, const double[::1] yield_weights
     cdef Py_ssize_t width = P + n_positions
     cdef Py_ssize_t i, p, k, e, j
     cdef Py_ssize_t n_fisher_plus = 0, n_fisher_minus = 0, n_rows = 0, n_plus = 0, n_minus = 0
-    cdef double g, f, r, s, total, h, curvature, value, grs, gfs, root
+    cdef double g, f, r, s, total, h, curvature, value, grs, gfs
     cdef double[:, ::1] ratio_shape = np.zeros((P, 2))
     cdef double[::1] v = np.zeros(width)
     cdef double[::1] sigma = np.zeros(n_positions)
     cdef double[::1] rho = np.zeros(n_poi)
-    cdef double* target
     if hi - lo > fisher_plus.shape[0] or hi - lo > fisher_minus.shape[0] \
             or fisher_plus.shape[1] != width or fisher_minus.shape[1] != width \
             or (second_order and ((hi - lo) * P > shape_rows.shape[0]
@@ -357,31 +377,13 @@ def curvature_rows(Py_ssize_t lo, Py_ssize_t hi, const double[::1] yield_weights
                     v[P + j] += gfs * r * sigma[j]
                 if not second_order:
                     continue
-                value = h * gfs * r
-                if value != 0.0:
-                    root = sqrt(fabs(value))
-                    if value > 0.0:
-                        target = &shape_plus[n_plus, 0]
-                        n_plus += 1
-                    else:
-                        target = &shape_minus[n_minus, 0]
-                        n_minus += 1
-                    for j in range(n_positions):
-                        target[j] = root * sigma[j]
+                _append_signed_row(h * gfs * r, &sigma[0], n_positions, shape_plus, &n_plus,
+                                   shape_minus, &n_minus)
                 for j in range(n_positions):
                     shape_rows[n_rows, j] = sigma[j]
                 for j in range(n_poi):
                     weighted_poi_rows[n_rows, j] = h * gfs * rho[j]
                 n_rows += 1
-            if curvature == 0.0:
-                continue
-            root = sqrt(fabs(curvature))
-            if curvature > 0.0:
-                target = &fisher_plus[n_fisher_plus, 0]
-                n_fisher_plus += 1
-            else:
-                target = &fisher_minus[n_fisher_minus, 0]
-                n_fisher_minus += 1
-            for j in range(width):
-                target[j] = root * v[j]
+            _append_signed_row(curvature, &v[0], width, fisher_plus, &n_fisher_plus,
+                               fisher_minus, &n_fisher_minus)
     return n_fisher_plus, n_fisher_minus, n_rows, n_plus, n_minus
