@@ -19,3 +19,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# The toy analysis and its energy-scale surrogates, fitted once per test run and shared by
+# the toy-analysis and truth-coverage tests.
+@pytest.fixture(scope="session")
+def analysis():
+    from bpt.toy_analysis import ToyAnalysis
+    return ToyAnalysis()
+
+
+@pytest.fixture(scope="session")
+def surrogates(analysis):
+    return analysis.fit_energy_scale()
+
+
+@pytest.fixture(scope="session")
+def model(analysis, surrogates):
+    return analysis.unbinned_model(surrogates)

@@ -4,22 +4,9 @@ import pytest
 from scipy import integrate
 
 from bpt import likelihood
-from bpt.toy_analysis import PROCESSES, ToyAnalysis
+from bpt.toy_analysis import PROCESSES
 
 
-@pytest.fixture(scope="module")
-def analysis():
-    return ToyAnalysis()
-
-
-@pytest.fixture(scope="module")
-def surrogates(analysis):
-    return analysis.fit_energy_scale()
-
-
-@pytest.fixture(scope="module")
-def model(analysis, surrogates):
-    return analysis.unbinned_model(surrogates, n_reference=100_000)
 
 
 def test_truth_is_consistent(analysis):

@@ -4,22 +4,9 @@ import pytest
 from scipy.stats import chi2
 
 from bpt import likelihood
-from bpt.toy_analysis import PROCESSES, ToyAnalysis
+from bpt.toy_analysis import PROCESSES
 
 
-@pytest.fixture(scope="module")
-def analysis():
-    return ToyAnalysis()
-
-
-@pytest.fixture(scope="module")
-def surrogates(analysis):
-    return analysis.fit_energy_scale()
-
-
-@pytest.fixture(scope="module")
-def model(analysis, surrogates):
-    return analysis.unbinned_model(surrogates)
 
 
 # ------------------------------------------------------------------ the truth generator
