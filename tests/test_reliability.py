@@ -366,3 +366,28 @@ def test_two_sample_test_on_a_handful_of_events_warns():
     with pytest.warns(RuntimeWarning, match="only 1 held-out events.*almost no power"):
         classifier_two_sample_test(lambda X, nu: np.zeros(len(X)), X, nu, n_permutations=5,
                                    random_state=0)
+
+
+class _InfiniteBeyondObjective:
+    """u = (x - 1)^2, infinite for x > 0.5 (as u is where a model ratio is not positive):
+    Migrad then steps to NaN values, which the objective refuses (as ProfileLikelihood
+    does) with a ValueError."""
+
+    names = ["x"]
+    start = np.array([0.0])
+    bounds = np.array([[-np.inf, np.inf]])
+    fixed = np.zeros(1, dtype=bool)
+
+    def __call__(self, vector):
+        vector = np.asarray(vector, dtype=np.float64)
+        if not np.isfinite(vector).all():
+            raise ValueError("parameter values must be finite")
+        return np.inf if vector[0] > 0.5 else float((vector[0] - 1.0) ** 2)
+
+
+def test_fit_whose_minimizer_steps_to_nan_returns_instead_of_raising():
+    # Migrad's NaN step is treated as a point of infinite u: the fit stays in the finite
+    # domain (it used to stop with the objective's ValueError).
+    from bpt.likelihood import fit
+    result = fit(_InfiniteBeyondObjective())
+    assert np.isfinite(result.u) and result["x"] <= 0.5

@@ -138,8 +138,15 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
     gradient = getattr(objective, "grad", None)
     # Migrad gets plain functions: iminuit inspects a cost object's attributes (it would pick
     # up ``hessian`` and, on its strategy-2 retry, then call a G2 function that is missing).
-    minuit = Minuit(lambda x: objective(x), vector, name=names,
-                    grad=(lambda x: gradient(x)) if gradient is not None else None)
+    # A NaN gradient or an overflow can send Migrad to NaN values, where the objective has
+    # no value: such a point is infinitely bad, and the fit ends invalid instead of raising.
+    def value(x):
+        return float(objective(x)) if np.isfinite(x).all() else np.inf
+
+    def slope(x):
+        return gradient(x) if np.isfinite(x).all() else np.full(len(x), np.nan)
+
+    minuit = Minuit(value, vector, name=names, grad=slope if gradient is not None else None)
     minuit.errordef = Minuit.LEAST_SQUARES
     minuit.tol = tolerance
     minuit.strategy = strategy
@@ -152,6 +159,8 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
         minuit.migrad()
     result = FitResult(names, np.array(minuit.values), float(minuit.fval), bool(minuit.valid),
                        n_calls=int(minuit.nfcn))
+    if not (np.isfinite(result.vector).all() and np.isfinite(result.u)):
+        return _conclude(result, objective, free, hesse)
     if hesse and analytic:
         _set_covariance(result, objective.hessian(result.vector), free, names)
     elif hesse:

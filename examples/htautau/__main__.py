@@ -1,0 +1,4 @@
+"""``python -m examples.htautau``: run the analysis."""
+from .analysis import main
+
+main()
