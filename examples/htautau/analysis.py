@@ -76,8 +76,8 @@ def results_table(approaches, widths, studies, tes_study):
     """The markdown table of the four approaches."""
     header = ("| approach | 68% width, Asimov μ=1 | median 2σ̂, toys μ=1 | "
               + " | ".join(f"coverage μ={mu:g}" for mu in MU_VALUES)
-              + " | bias μ̂−μ, TES=+1σ | valid fits |")
-    lines = [header, "|---" * (5 + len(MU_VALUES)) + "|"]
+              + " | pull mean, width μ=1 | bias μ̂−μ, TES=+1σ | valid fits |")
+    lines = [header, "|---" * (6 + len(MU_VALUES)) + "|"]
     for name in fits.APPROACHES:
         k = studies[1.0].names.index(name)
         median_width = 2 * np.median(studies[1.0].errors[studies[1.0].valid[:, k], k])
@@ -85,6 +85,8 @@ def results_table(approaches, widths, studies, tes_study):
         for mu in MU_VALUES:
             covered, error = studies[mu].coverage(name, 0.6827)
             cells.append(f"{100 * covered:.1f} ± {100 * error:.1f}%")
+        pulls = studies[1.0].pulls(name)
+        cells.append(f"{pulls.mean():+.2f}, {pulls.std(ddof=1):.2f}")
         k_tes = tes_study.names.index(name)
         ok = tes_study.valid[:, k_tes]
         shift = tes_study.estimates[ok, k_tes] - tes_study.truth
@@ -157,10 +159,17 @@ def run(config, cache, output, n_jobs=1, log=print):
     sizes = "; ".join(f"{p}: {t.n_generated} generated, expected yield {config.yields[p]:g}"
                       for p, t in truth.items())
     text = (f"{table}\n\nCoverage of the 68.3% interval over {config.n_toys} pseudo-experiments "
-            f"per column (global observables drawn around the truth); bias: mean of μ̂ − 1 "
+            f"per column (global observables drawn around the truth); pulls (μ̂ − μ)/σ̂ at "
+            f"μ = 1 over the pseudo-experiments where every approach's fits are valid; "
+            f"bias: mean of μ̂ − 1 "
             f"over {config.n_toys} pseudo-experiments at μ = 1 with the data at TES = +1σ and "
             f"the constraint centred at 0.\n{sizes}.\n{timing}\n")
     (output / "results.md").write_text(text)
+    np.savez(output / "studies.npz", names=np.array(fits.APPROACHES),
+             **{f"{label}_{field}": getattr(study, field)
+                for label, study in [(f"mu{mu:g}", studies[mu]) for mu in MU_VALUES]
+                + [("tes", tes_study)]
+                for field in ("estimates", "errors", "q", "valid")})
     log(text)
     return {"truth": truth, "roles": roles, "surrogates": trained, "approaches": approaches,
             "widths": widths, "studies": studies, "tes_study": tes_study, "table": table,

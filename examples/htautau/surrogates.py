@@ -159,15 +159,54 @@ def _mixture(samples):
     return np.vstack(X), np.concatenate(labels), np.concatenate(w)
 
 
+def _halves(sample):
+    """Two disjoint halves of a sample's events, each normalized to the whole yield."""
+    halves = []
+    for parity in (0, 1):
+        index = np.arange(parity, len(sample.truth), 2)
+        halves.append(Sample(sample.process, sample.truth.subset(index),
+                             sample.noise.subset(index), 2 * sample.yield_per_event))
+    return halves
+
+
+def _independent_scale_samples(sample):
+    """Nominal events from one half of ``sample``, the ``SCALE_CHECK_POINTS`` from the other:
+    copies of the same events at two points would make the samples correlated (the closure
+    chi2 too small) and let the two-sample classifier recognize events."""
+    nominal, varied = _halves(sample)
+    X0, nu0, w0 = scale_copies(nominal, np.zeros((1, 2)))
+    X1, nu1, w1 = scale_copies(varied, np.array(SCALE_CHECK_POINTS))
+    return np.vstack([X0, X1]), np.vstack([nu0, nu1]), np.concatenate([w0, w1])
+
+
+def _independent_shower_samples(sample):
+    """As :func:`_independent_scale_samples` for the shower weights at
+    ``SHOWER_CHECK_POINTS``."""
+    nominal, varied = _halves(sample)
+    X0, W0 = _shower_inputs(nominal)
+    X1, W1 = _shower_inputs(varied)
+    columns = [int(np.flatnonzero((SHOWER_POINTS == p).all(axis=1))[0])
+               for p in SHOWER_CHECK_POINTS]
+    X = np.vstack([X0] + [X1] * len(columns))
+    nu = np.vstack([np.zeros((len(X0), 2))] + [np.tile(SHOWER_POINTS[c], (len(X1), 1))
+                                                for c in columns])
+    w = np.concatenate([W0[:, 0]] + [W1[:, c] for c in columns])
+    return X, nu, w
+
+
 def train(training, held_out, settings, random_state=0, log=print):
     """Train every surrogate on ``training`` (dict process -> Sample) and validate the BPTs on
-    ``held_out`` events of the same processes."""
+    ``held_out`` events of the same processes.
+
+    The energy-scale BPTs are checked by the closure and two-sample tests on independent
+    halves of the held-out events (nominal from one, varied from the other); the shower
+    BPTs by the weight closure on all held-out events (the one that chose their order)
+    and by the two-sample test on independent halves."""
     processes = list(training)
     scales, showers, orders, validation = {}, {}, {}, []
     for process in processes:
         scales[process] = fit_scales(training[process], settings)
-        X, nu, w = scale_copies(held_out[process],
-                                np.vstack([[0.0, 0.0], SCALE_CHECK_POINTS]))
+        X, nu, w = _independent_scale_samples(held_out[process])
         validation.append(ValidationRecord(
             f"{process}: tes, jes", closure_test(scales[process], X, nu, w,
                                                  feature_names=list(FEATURES)),
@@ -176,15 +215,10 @@ def train(training, held_out, settings, random_state=0, log=print):
             training[process], held_out[process], settings)
         worst = ", ".join(f"{order} {closures[order].max_chi2_per_ndf():.2f}"
                           for order in SHOWER_ORDERS)
-        X, W = _shower_inputs(held_out[process])
-        keep = [0] + [int(np.flatnonzero((SHOWER_POINTS == p).all(axis=1))[0])
-                      for p in SHOWER_CHECK_POINTS]
-        stacked = np.vstack([X] * len(keep))
-        nu = np.repeat(SHOWER_POINTS[keep], len(X), axis=0)
+        X, nu, w = _independent_shower_samples(held_out[process])
         validation.append(ValidationRecord(
             f"{process}: isr, fsr ({orders[process]})", closures[orders[process]],
-            classifier_two_sample_test(showers[process], stacked, nu, W[:, keep].T.reshape(-1),
-                                       random_state=random_state),
+            classifier_two_sample_test(showers[process], X, nu, w, random_state=random_state),
             note=f"worst held-out weight-closure chi2/ndf: {worst}"))
         log(f"  {process}: scale BPT {scales[process].n_iter_} trees, shower BPT "
             f"{orders[process]} ({worst})")
