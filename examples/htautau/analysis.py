@@ -72,12 +72,13 @@ def split_samples(truth_by_process, config):
     return roles
 
 
-def results_table(approaches, widths, studies, tes_study):
+def results_table(approaches, widths, studies, tes_study, pool_estimates):
     """The markdown table of the four approaches."""
     header = ("| approach | 68% width, Asimov μ=1 | median 2σ̂, toys μ=1 | "
               + " | ".join(f"coverage μ={mu:g}" for mu in MU_VALUES)
-              + " | pull mean, width μ=1 | bias μ̂−μ, TES=+1σ | valid fits |")
-    lines = [header, "|---" * (6 + len(MU_VALUES)) + "|"]
+              + " | pull mean, width μ=1 | μ̂ on the expected pool | bias μ̂−μ, TES=+1σ "
+              "| TES=+1σ minus TES=0 | valid fits |")
+    lines = [header, "|---" * (8 + len(MU_VALUES)) + "|"]
     for name in fits.APPROACHES:
         k = studies[1.0].names.index(name)
         median_width = 2 * np.median(studies[1.0].errors[studies[1.0].valid[:, k], k])
@@ -90,12 +91,18 @@ def results_table(approaches, widths, studies, tes_study):
         k_tes = tes_study.names.index(name)
         ok = tes_study.valid[:, k_tes]
         shift = tes_study.estimates[ok, k_tes] - tes_study.truth
+        nominal = studies[1.0].estimates[studies[1.0].valid[:, k], k] - 1.0
         bias = f"{shift.mean():+.3f} ± {shift.std(ddof=1) / np.sqrt(ok.sum()):.3f}"
+        difference = np.hypot(shift.std(ddof=1) / np.sqrt(shift.size),
+                              nominal.std(ddof=1) / np.sqrt(nominal.size))
+        cells.append(f"{pool_estimates[name]:.3f}")
+        cells.append(bias)
+        cells.append(f"{shift.mean() - nominal.mean():+.3f} ± {difference:.3f}")
         n_valid = sum(int(s.valid[:, s.names.index(name)].sum())
                       for s in list(studies.values()) + [tes_study])
         n_total = sum(len(s.valid) for s in list(studies.values()) + [tes_study])
         lines.append(f"| {fits.LABELS[name]} | {widths[name]:.3f} | {median_width:.3f} | "
-                     + " | ".join(cells) + f" | {bias} | {n_valid}/{n_total} |")
+                     + " | ".join(cells) + f" | {n_valid}/{n_total} |")
     return "\n".join(lines)
 
 
@@ -140,6 +147,8 @@ def run(config, cache, output, n_jobs=1, log=print):
     widths = {name: fits.asimov_width(model) for name, model in approaches.models.items()}
     probe = fits.draw(roles["pool"], {"mu": 1.0}, "drawn", 12345)
     seconds_per_fit = fit_seconds(approaches, probe)
+    pool_estimates = {name: fits.fit(make(fits.expected_pool(roles["pool"])))["mu"]
+                      for name, make in approaches.objectives.items()}
     tic_fits = time.perf_counter()
     studies = {mu: fits.study(approaches, roles["pool"], {"mu": mu}, config.n_toys,
                               random_state=[config.seed, int(100 * mu)], n_jobs=n_jobs)
@@ -148,7 +157,7 @@ def run(config, cache, output, n_jobs=1, log=print):
                            global_observables={}, random_state=[config.seed, 999],
                            n_jobs=n_jobs)
     study_seconds = time.perf_counter() - tic_fits
-    table = results_table(approaches, widths, studies, tes_study)
+    table = results_table(approaches, widths, studies, tes_study, pool_estimates)
     n_experiments = config.n_toys * (len(MU_VALUES) + 1)
     timing = (f"Generation {generation_seconds:.0f} s (one core, Pythia, when the cache was "
               f"made), surrogate training "
@@ -161,9 +170,11 @@ def run(config, cache, output, n_jobs=1, log=print):
     text = (f"{table}\n\nCoverage of the 68.3% interval over {config.n_toys} pseudo-experiments "
             f"per column (global observables drawn around the truth); pulls (μ̂ − μ)/σ̂ at "
             f"μ = 1 over the pseudo-experiments where every approach's fits are valid; "
-            f"bias: mean of μ̂ − 1 "
-            f"over {config.n_toys} pseudo-experiments at μ = 1 with the data at TES = +1σ and "
-            f"the constraint centred at 0.\n{sizes}.\n{timing}\n")
+            f"μ̂ on the expected pool: the fit to all pool events at their expected weights "
+            f"(μ = 1), the offset the finite reference and pool samples leave; bias: mean of "
+            f"μ̂ − 1 over {config.n_toys} pseudo-experiments at μ = 1 with the data at "
+            f"TES = +1σ and the constraint centred at 0, and its difference to the mean at "
+            f"TES = 0 (column μ = 1).\n{sizes}.\n{timing}\n")
     (output / "results.md").write_text(text)
     np.savez(output / "studies.npz", names=np.array(fits.APPROACHES),
              **{f"{label}_{field}": getattr(study, field)

@@ -131,6 +131,20 @@ class PseudoExperiment:
 
     X: np.ndarray
     global_observables: dict
+    weights: np.ndarray = None
+
+
+def expected_pool(pool, mu=1.0):
+    """The whole pool at its expected weights (mu, nominal nuisances): the data with no
+    statistical fluctuation of their own, which differ from the reference events only by
+    the finite size of both samples."""
+    X, w = [], []
+    for name, sample in pool.items():
+        selected = sample.at()
+        X.append(selected.X)
+        w.append(np.full(len(selected.X), sample.yield_per_event
+                         * (mu if name == "htautau" else 1.0)))
+    return PseudoExperiment(np.vstack(X), {}, np.concatenate(w))
 
 
 def draw(pool, truth, global_observables, seed):
@@ -163,12 +177,13 @@ def _generate(pool, truth, global_observables, seed):
 def _unbinned_objective(model, experiment):
     centers = {n: v for n, v in experiment.global_observables.items()
                if n in model.parameters.names}
-    return model.likelihood(model.data({"signal_region": experiment.X},
-                                       global_observables=centers))
+    X = experiment.X if experiment.weights is None else (experiment.X, experiment.weights)
+    return model.likelihood(model.data({"signal_region": X}, global_observables=centers))
 
 
 def _binned_objective(model, discriminant, experiment):
-    return model.likelihood(model.data({"discriminant": discriminant.counts(experiment.X)},
+    counts = discriminant.counts(experiment.X, experiment.weights)
+    return model.likelihood(model.data({"discriminant": counts},
                                        global_observables=experiment.global_observables))
 
 

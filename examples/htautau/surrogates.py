@@ -253,7 +253,8 @@ def save_plots(surrogates, directory):
         stem = record.name.split(" (")[0].replace(": ", "_").replace(", ", "_")
         for kind, figure in (("closure", plot_closure(
                                  record.closure, 0, features=[FEATURES.index(name) for name in
-                                                              ("m_vis", "tau_pt", "jet1_pt")])),
+                                                              ("m_vis", "tau_pt", "jet1_pt")],
+                                 units="GeV")),
                              ("two_sample", plot_two_sample(record.two_sample))):
             path = directory / f"{stem}_{kind}.png"
             figure.savefig(path, dpi=80)
