@@ -25,13 +25,14 @@ from .model_selection import BasePointKFold
 from .interpolation import FactorizedInterpolation, code4_coefficients, code4_log_factor
 from .parametric import BoostedParametricTree
 from .parametrization import Parametrization
+from .training import TrainingJob, fit_surrogates
 from .validation import (classifier_two_sample_test, closure_test, compare_parametrizations,
                          plot_closure,
                          plot_two_sample, weight_closure_test, weighted_auc)
 from . import toys
 
 __all__ = ["BasePointKFold", "BoostedInformationTree", "BoostedParametricTree", "FactorizedInterpolation",
-           "Parametrization", "ProcessFractions", "classifier_two_sample_test",
+           "Parametrization", "ProcessFractions", "TrainingJob", "fit_surrogates", "classifier_two_sample_test",
            "closure_test", "code4_coefficients", "compare_parametrizations", "code4_log_factor",
            "coefficients_from_derivatives", "coefficients_from_weights", "fraction_information",
            "load",

@@ -25,6 +25,8 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.optimize import brentq
 from scipy.stats import chi2
 
+from .._progress import Progress
+
 # Migrad's tolerance: it stops when the estimated distance to the minimum of u is below
 # 0.002 * TOLERANCE; 1e-3 locates a parameter to about 0.002 of its uncertainty.
 TOLERANCE = 1e-3
@@ -71,12 +73,41 @@ class FitResult:
     def values(self):
         return {name: float(v) for name, v in zip(self.names, self.vector)}
 
+    @property
+    def correlation(self):
+        """Correlation matrix of all parameters (zero rows for fixed ones), or None."""
+        if self.covariance is None:
+            return None
+        scale = np.sqrt(np.clip(np.diag(self.covariance), 0.0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            correlation = self.covariance / np.outer(scale, scale)
+        return np.where(np.outer(scale, scale) > 0, correlation, 0.0)
+
     def __getitem__(self, name):
         return float(self.vector[self.names.index(name)])
 
+    def __repr__(self):
+        status = "valid" if self.valid else f"NOT valid ({self.reason or 'no reason given'})"
+        lines = [f"FitResult: {status}, u = {self.u:.6g}, {self.n_calls} objective calls"]
+        width = max((len(n) for n in self.names), default=0)
+        shown = self.names if len(self.names) <= 40 else self.names[:20] + self.names[-5:]
+        for name in shown:
+            value = self[name]
+            if name in self.minos:
+                low, high = self.minos[name]
+                spread = f" {low:+.4g} {high:+.4g} (Minos)"
+            elif name in self.errors:
+                spread = f" +- {self.errors[name]:.4g}"
+            else:
+                spread = " (fixed)"
+            lines.append(f"  {name:<{width}} = {value:.6g}{spread}")
+            if len(self.names) > 40 and name == self.names[19]:
+                lines.append(f"  ... {len(self.names) - 25} more parameters ...")
+        return "\n".join(lines)
+
 
 def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
-        tolerance=TOLERANCE, strategy=0, hessian=None):
+        tolerance=TOLERANCE, strategy=0, hessian=None, progress=False):
     """Minimize u.
 
     Parameters
@@ -102,11 +133,20 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
     hessian : ndarray, optional
         A fixed approximation of the Hessian for the Newton steps (e.g. from a nearby fit);
         by default the objective's analytic Hessian is recomputed at every step.
+    progress : bool or callable
+        Report the minimizer's passes over the events as they happen (True: a tqdm bar; a
+        callable gets ``(done, None, elapsed_seconds)`` after each pass).
 
     Returns
     -------
     FitResult
     """
+    with Progress(progress, None, "fit") as report:
+        return _fit(objective, fixed, start, hesse, minos, cl, tolerance, strategy, hessian,
+                    report)
+
+
+def _fit(objective, fixed, start, hesse, minos, cl, tolerance, strategy, hessian, report):
     names = list(objective.names)
     vector = _start_vector(objective, start)
     hold = np.array(objective.fixed, dtype=bool)
@@ -127,9 +167,9 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
         return _conclude(FitResult(names, vector, start_u, False), objective, free, hesse)
     analytic = _has_hessian(objective)
     if analytic and not minos:
-        solved = _newton(objective, vector, free, tolerance, hessian)
+        solved = _newton(objective, vector, free, tolerance, hessian, report=report)
         if solved is None and hessian is not None:
-            solved = _newton(objective, vector, free, tolerance, None)
+            solved = _newton(objective, vector, free, tolerance, None, report=report)
         if solved is not None:
             result = FitResult(names, solved[0], solved[1], True, n_calls=solved[2])
             if hesse:
@@ -138,7 +178,11 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
     gradient = getattr(objective, "grad", None)
     # Migrad gets plain functions: iminuit inspects a cost object's attributes (it would pick
     # up ``hessian`` and, on its strategy-2 retry, then call a G2 function that is missing).
-    minuit = Minuit(lambda x: objective(x), vector, name=names,
+    def value(x):
+        report.update()
+        return objective(x)
+
+    minuit = Minuit(value, vector, name=names,
                     grad=(lambda x: gradient(x)) if gradient is not None else None)
     minuit.errordef = Minuit.LEAST_SQUARES
     minuit.tol = tolerance
@@ -256,11 +300,14 @@ def _has_hessian(objective):
     return getattr(objective, "has_hessian", False)
 
 
-def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iterations=30):
+def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iterations=30,
+            report=None):
     """Newton minimization over the free parameters; (vector, u, passes) or None."""
     low, high = objective.bounds[free, 0], objective.bounds[free, 1]
     u, gradient = objective.value_and_gradient(vector)
     passes = 1
+    if report is not None:
+        report.update()
     # Steps with the cheaper Gauss-Newton curvature while far from the minimum; the exact
     # Hessian confirms convergence (and is then the one the covariance comes from).
     gauss_newton = fixed_hessian is None and hasattr(objective, "gauss_newton")
@@ -272,6 +319,8 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
         else:
             curvature = objective.hessian(vector)
         passes += fixed_hessian is None
+        if report is not None and fixed_hessian is None:
+            report.update()
         g = gradient[free]
         try:
             factor = cho_factor(curvature[np.ix_(free, free)])
@@ -304,6 +353,8 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
             trial[free] = np.clip(x + alpha * step, low, high)
             trial_u, trial_gradient = objective.value_and_gradient(trial)
             passes += 1
+            if report is not None:
+                report.update()
             if trial_u <= u + 1e-4 * alpha * (g @ step):
                 break
             alpha *= 0.5
@@ -364,11 +415,12 @@ class ScanResult:
         return (_crossing(points, signed, -threshold), _crossing(points, signed, threshold))
 
 
-def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE):
+def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE, progress=False):
     """Profile the statistic over ``grid`` values of ``parameter``.
 
     The other free parameters are re-minimized at every point, starting from the solution
-    at the neighbouring point (the scan walks outward from the best fit).
+    at the neighbouring point (the scan walks outward from the best fit). ``progress``
+    (True or a callable, see :func:`fit`) reports the scan points done.
 
     Returns
     -------
@@ -386,13 +438,15 @@ def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE):
     centre = best.vector[index]
     above = [i for i in np.argsort(grid) if grid[i] >= centre]
     below = [i for i in np.argsort(grid)[::-1] if grid[i] < centre]
-    for walk in (above, below):
-        start = best.vector.copy()
-        for i in walk:
-            result = fit(objective, fixed={parameter: grid[i]}, start=start, hesse=False,
-                         tolerance=tolerance, hessian=curvature)
-            u[i], vectors[i] = result.u, result.vector
-            start = result.vector
+    with Progress(progress, grid.size, f"scan {parameter}") as report:
+        for walk in (above, below):
+            start = best.vector.copy()
+            for i in walk:
+                result = fit(objective, fixed={parameter: grid[i]}, start=start, hesse=False,
+                             tolerance=tolerance, hessian=curvature)
+                u[i], vectors[i] = result.u, result.vector
+                start = result.vector
+                report.update()
     lowest = int(np.argmin(u))
     if u[lowest] < best.u:
         # The global fit stopped short of a scan point: restart from there.
