@@ -28,7 +28,8 @@ from .parametrization import Parametrization
 from .training import TrainingJob, fit_surrogates
 from .validation import (classifier_two_sample_test, closure_test, compare_parametrizations,
                          plot_closure,
-                         plot_two_sample, weight_closure_test, weighted_auc)
+                         plot_two_sample, weight_closure_test, weight_two_sample_test,
+                         weighted_auc)
 from . import toys
 
 __all__ = ["BasePointKFold", "BoostedInformationTree", "BoostedParametricTree", "FactorizedInterpolation",
@@ -37,5 +38,6 @@ __all__ = ["BasePointKFold", "BoostedInformationTree", "BoostedParametricTree", 
            "coefficients_from_derivatives", "coefficients_from_weights", "fraction_information",
            "load",
            "log_ratio_function", "plot_closure", "plot_reliability", "plot_two_sample",
-           "save", "to_onnx", "toys", "weight_closure_test", "weighted_auc"]
+           "save", "to_onnx", "toys", "weight_closure_test", "weight_two_sample_test",
+           "weighted_auc"]
 __version__ = "0.1.0"

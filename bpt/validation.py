@@ -235,6 +235,23 @@ def weight_closure_test(surrogate, X, weights, nu_points, *, points=None, n_bins
     ``difference_error`` of every :class:`FeatureClosure` holds the per-bin noise.
     """
     log_ratio = _log_ratio_function(surrogate)
+    X, weights, all_points, nominal = _weight_variation_input(X, weights, nu_points)
+    columns, names = _closure_columns(X, n_bins, features, feature_names)
+    w_nom = weights[:, nominal]
+    results = []
+    for k in _select_points(all_points, nominal, points):
+        w_var = weights[:, k]
+        w_rew = _reweighted_nominal(log_ratio, X, w_nom, all_points[k])
+        if normalize:
+            w_rew = w_rew * (w_var.sum() / w_rew.sum())
+        results.append(PointClosure(all_points[k].copy(), [
+            _feature_closure(c, names[c], X[:, c], w_nom, w_rew, X[:, c], w_var, n_bins,
+                             normalize, shared=True) for c in columns]))
+    return ClosureResult(results)
+
+
+def _weight_variation_input(X, weights, nu_points):
+    """Checked (X, weights, nu_points, index of the nominal point) of the weight form."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-d (n_samples, n_features), got shape {X.shape}")
@@ -248,19 +265,7 @@ def weight_closure_test(surrogate, X, weights, nu_points, *, points=None, n_bins
     if nominal.size == 0:
         raise ValueError("nu_points has no nominal point (nu = 0): the check reweights the "
                          "nominal weights")
-    nominal = int(nominal[0])
-    columns, names = _closure_columns(X, n_bins, features, feature_names)
-    w_nom = weights[:, nominal]
-    results = []
-    for k in _select_points(all_points, nominal, points):
-        w_var = weights[:, k]
-        w_rew = _reweighted_nominal(log_ratio, X, w_nom, all_points[k])
-        if normalize:
-            w_rew = w_rew * (w_var.sum() / w_rew.sum())
-        results.append(PointClosure(all_points[k].copy(), [
-            _feature_closure(c, names[c], X[:, c], w_nom, w_rew, X[:, c], w_var, n_bins,
-                             normalize, shared=True) for c in columns]))
-    return ClosureResult(results)
+    return X, weights, all_points, int(nominal[0])
 
 
 def _closure_columns(X, n_bins, features, feature_names):
@@ -489,13 +494,7 @@ def classifier_two_sample_test(surrogate, X, nu, sample_weight=None, *, points=N
     """
     log_ratio = _log_ratio_function(surrogate)
     X, weights, all_points, slots, nominal = _labelled(X, nu, sample_weight)
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
-    if not (isinstance(n_permutations, (int, np.integer)) and n_permutations >= 1):
-        raise ValueError(f"n_permutations must be a positive integer, got {n_permutations!r}")
-    rng = check_random_state(random_state)
-    template = (HistGradientBoostingClassifier(max_iter=100, early_stopping=False)
-                if classifier is None else classifier)
+    template, rng = _two_sample_setup(classifier, test_fraction, n_permutations, random_state)
     in_nominal = slots == nominal
     X_nom, w_nom = X[in_nominal], weights[in_nominal]
     results = []
@@ -508,22 +507,10 @@ def classifier_two_sample_test(surrogate, X, nu, sample_weight=None, *, points=N
                                  np.ones(int(in_varied.sum()), dtype=int)])
         train, test = train_test_split(np.arange(labels.size), test_size=test_fraction,
                                        stratify=labels, random_state=rng.randint(2**31))
-        fewest = int(np.bincount(labels[test], minlength=2).min())
-        if fewest < MIN_HELD_OUT_EVENTS:
-            warnings.warn(f"classifier_two_sample_test at nu={_format_point(all_points[k])}: "
-                          f"only {fewest} held-out events in the smaller sample (fewer than "
-                          f"{MIN_HELD_OUT_EVENTS}); the test has almost no power and its "
-                          "p-value says little", RuntimeWarning, stacklevel=2)
-        w_train = w_all[train].copy()
-        for c in (0, 1):
-            # Balanced classes, mean weight 1: the classifier sees both samples equally.
-            in_class = labels[train] == c
-            w_train[in_class] *= 0.5 * train.size / w_train[in_class].sum()
-        model = clone(template)
-        if "random_state" in model.get_params():
-            model.set_params(random_state=rng.randint(2**31))
-        model.fit(X_all[train], labels[train], sample_weight=w_train)
-        scores = model.predict_proba(X_all[test])[:, 1]
+        _warn_if_few(all_points[k], int(np.bincount(labels[test], minlength=2).min()),
+                     "held-out events in the smaller sample")
+        scores = _trained_scores(template, rng, X_all[train], labels[train], w_all[train],
+                                 X_all[test])
         order = np.argsort(scores, kind="mergesort")
         sorted_scores = _SortedScores(scores[order])
         test_labels = labels[test][order].astype(bool)
@@ -531,10 +518,105 @@ def classifier_two_sample_test(surrogate, X, nu, sample_weight=None, *, points=N
         auc = sorted_scores.auc(test_labels, test_weights)
         null = np.array([sorted_scores.auc(rng.permutation(test_labels), test_weights)
                          for _ in range(n_permutations)])
-        p_value = (1.0 + np.sum(null >= auc)) / (1.0 + n_permutations)
-        results.append(TwoSampleResult(all_points[k].copy(), auc, null, float(p_value),
-                                       train.size, test.size))
+        results.append(_two_sample_result(all_points[k], auc, null, train.size, test.size))
     return TwoSampleResults(results)
+
+
+def weight_two_sample_test(surrogate, X, weights, nu_points, *, points=None, classifier=None,
+                           test_fraction=0.5, n_permutations=200, random_state=None):
+    """The classifier two-sample test for events that carry a weight at every base point.
+
+    The form of :meth:`BoostedParametricTree.fit_weights`: ``weights[:, k]`` is each
+    event's weight at ``nu_points[k]``. For every checked point the same events appear
+    twice, weighted by ``w_0 r(x|nu_k)`` (label 0) and by ``w_k`` (label 1). The events,
+    not the rows, are split into a training and a test part (an event's two copies stay
+    together), the classifier is trained on both copies of the training events (classes
+    balanced) and the weighted AUC is measured on both copies of the test events. The two
+    weighted samples share their events, so their difference fluctuates only by
+    ``w_k - w_0 r`` per event; the null distribution comes from swapping each test
+    event's two weights with probability 1/2 (a paired, sign-flip permutation), which has
+    exactly that noise. Treating the samples as independent (:func:`classifier_two_sample_test`
+    on stacked copies) would overstate the noise and hide a wrong surrogate.
+
+    Parameters
+    ----------
+    surrogate : object with ``predict_log_ratio(X, nu)``, or callable ``f(X, nu)``
+    X : array-like, shape (n_samples, n_features)
+    weights : array-like, shape (n_samples, n_points)
+    nu_points : array-like, shape (n_points, n_params) or (n_points,)
+        The nominal point (nu = 0) must be among them.
+    points, classifier, test_fraction, n_permutations, random_state
+        As for :func:`classifier_two_sample_test`.
+
+    Returns
+    -------
+    TwoSampleResults
+        One :class:`TwoSampleResult` per point; ``n_train`` and ``n_test`` count events.
+    """
+    log_ratio = _log_ratio_function(surrogate)
+    X, weights, all_points, nominal = _weight_variation_input(X, weights, nu_points)
+    template, rng = _two_sample_setup(classifier, test_fraction, n_permutations, random_state)
+    w_nom = weights[:, nominal]
+    results = []
+    for k in _select_points(all_points, nominal, points):
+        w_rew = _reweighted_nominal(log_ratio, X, w_nom, all_points[k])
+        w_var = weights[:, k]
+        train, test = train_test_split(np.arange(X.shape[0]), test_size=test_fraction,
+                                       random_state=rng.randint(2**31))
+        _warn_if_few(all_points[k], test.size, "held-out events")
+        labels = np.repeat([0, 1], train.size)
+        scores = _trained_scores(template, rng, np.concatenate([X[train], X[train]]), labels,
+                                 np.concatenate([w_rew[train], w_var[train]]), X[test])
+        order = np.argsort(np.concatenate([scores, scores]), kind="mergesort")
+        sorted_scores = _SortedScores(np.concatenate([scores, scores])[order])
+        test_labels = np.repeat([False, True], test.size)[order]
+        first, second = w_rew[test], w_var[test]
+
+        def auc(swap):
+            pair = (np.where(swap, second, first), np.where(swap, first, second))
+            return sorted_scores.auc(test_labels, np.concatenate(pair)[order])
+
+        observed = auc(np.zeros(test.size, dtype=bool))
+        null = np.array([auc(rng.random(test.size) < 0.5) for _ in range(n_permutations)])
+        results.append(_two_sample_result(all_points[k], observed, null, train.size,
+                                          test.size))
+    return TwoSampleResults(results)
+
+
+def _two_sample_setup(classifier, test_fraction, n_permutations, random_state):
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
+    if not (isinstance(n_permutations, (int, np.integer)) and n_permutations >= 1):
+        raise ValueError(f"n_permutations must be a positive integer, got {n_permutations!r}")
+    template = (HistGradientBoostingClassifier(max_iter=100, early_stopping=False)
+                if classifier is None else classifier)
+    return template, check_random_state(random_state)
+
+
+def _warn_if_few(point, count, what):
+    if count < MIN_HELD_OUT_EVENTS:
+        warnings.warn(f"two-sample test at nu={_format_point(point)}: only {count} {what} "
+                      f"(fewer than {MIN_HELD_OUT_EVENTS}); the test has almost no power and "
+                      "its p-value says little", RuntimeWarning, stacklevel=3)
+
+
+def _trained_scores(template, rng, X_train, labels, w_train, X_test):
+    """Scores of ``X_test`` by a clone of ``template`` trained with balanced classes."""
+    w_train = np.array(w_train, dtype=np.float64)
+    for c in (0, 1):
+        # Balanced classes, mean weight 1: the classifier sees both samples equally.
+        in_class = labels == c
+        w_train[in_class] *= 0.5 * labels.size / w_train[in_class].sum()
+    model = clone(template)
+    if "random_state" in model.get_params():
+        model.set_params(random_state=rng.randint(2**31))
+    model.fit(X_train, labels, sample_weight=w_train)
+    return model.predict_proba(X_test)[:, 1]
+
+
+def _two_sample_result(point, auc, null, n_train, n_test):
+    p_value = (1.0 + np.sum(null >= auc)) / (1.0 + null.size)
+    return TwoSampleResult(point.copy(), auc, null, float(p_value), n_train, n_test)
 
 
 def plot_two_sample(result, ax=None):

@@ -76,7 +76,7 @@ def test_fit_result_correlation_and_summary():
     assert np.all(np.abs(correlation) <= 1 + 1e-12)
     text = repr(best)
     assert text.startswith("FitResult: valid")
-    assert f"{best.n_calls} objective calls" in text
+    assert f"{best.n_calls} objective calls (newton)" in text and best.minimizer == "newton"
     line = re.search(r"mu\s+= (\S+) \+- (\S+)", text)
     assert float(line.group(1)) == pytest.approx(best["mu"], rel=1e-5)
     assert float(line.group(2)) == pytest.approx(best.errors["mu"], rel=1e-3)

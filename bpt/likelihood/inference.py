@@ -57,6 +57,9 @@ class FitResult:
     n_calls : int
     reason : str
         Why the fit is not valid ("" when it is).
+    minimizer : str
+        What found the minimum: "newton" (Newton / Gauss-Newton steps with the analytic
+        curvature), "migrad" (iminuit, the fallback) or "" (nothing to minimize).
     """
 
     names: list
@@ -68,6 +71,7 @@ class FitResult:
     minos: Dict[str, Tuple[float, float]] = field(default_factory=dict)
     n_calls: int = 0
     reason: str = ""
+    minimizer: str = ""
 
     @property
     def values(self):
@@ -88,7 +92,8 @@ class FitResult:
 
     def __repr__(self):
         status = "valid" if self.valid else f"NOT valid ({self.reason or 'no reason given'})"
-        lines = [f"FitResult: {status}, u = {self.u:.6g}, {self.n_calls} objective calls"]
+        by = f" ({self.minimizer})" if self.minimizer else ""
+        lines = [f"FitResult: {status}, u = {self.u:.6g}, {self.n_calls} objective calls{by}"]
         width = max((len(n) for n in self.names), default=0)
         shown = self.names if len(self.names) <= 40 else self.names[:20] + self.names[-5:]
         for name in shown:
@@ -171,7 +176,8 @@ def _fit(objective, fixed, start, hesse, minos, cl, tolerance, strategy, hessian
         if solved is None and hessian is not None:
             solved = _newton(objective, vector, free, tolerance, None, report=report)
         if solved is not None:
-            result = FitResult(names, solved[0], solved[1], True, n_calls=solved[2])
+            result = FitResult(names, solved[0], solved[1], True, n_calls=solved[2],
+                               minimizer="newton")
             if hesse:
                 _set_covariance(result, objective.hessian(solved[0]), free, names)
             return _conclude(result, objective, free, hesse)
@@ -195,7 +201,7 @@ def _fit(objective, fixed, start, hesse, minos, cl, tolerance, strategy, hessian
         minuit.strategy = 2
         minuit.migrad()
     result = FitResult(names, np.array(minuit.values), float(minuit.fval), bool(minuit.valid),
-                       n_calls=int(minuit.nfcn))
+                       n_calls=int(minuit.nfcn), minimizer="migrad")
     if hesse and analytic:
         _set_covariance(result, objective.hessian(result.vector), free, names)
     elif hesse:
