@@ -144,11 +144,14 @@ def measure(n_events, n_processes, n_shape, n_normalizations, n_threads, repeats
            "fit": float(np.median(fits)), "calls": result.n_calls, "valid": result.valid,
            "pass": float(np.median(passes)), "floor": floor,
            "cache_gb": cache.nbytes / 1e9, "mu": result["mu"], "mu_error": result.errors["mu"]}
+    print(f"   K = {n_shape}: fit {row['fit']:.2f} s, {result.n_calls} passes by "
+          f"{result.minimizer}, value+gradient pass {1e3 * row['pass']:.0f} ms", flush=True)
     if with_scan:
         grid = result["mu"] + result.errors["mu"] * np.linspace(-2, 2, 21)
         start = time.perf_counter()
         profile_scan(u, "mu", grid, best=result)
         row["scan"] = time.perf_counter() - start
+        print(f"   K = {n_shape}: 21-point scan {row['scan']:.1f} s", flush=True)
     asimov = model.likelihood(model.asimov({"mu": 1.0}))
     on_asimov = fit(asimov)
     row["asimov"] = (f"{on_asimov.minimizer}" if on_asimov.valid
