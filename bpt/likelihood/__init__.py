@@ -6,7 +6,7 @@ u = -2 ln L + 2 ln L(reference) of :meth:`Model.likelihood`: fits, profile scans
 intervals, coverage studies and impacts.
 """
 from .components import LogRatioSystematic, PoiDependence, Systematic
-from .histfactory import HistFactoryWorkspace, read_workspace
+from .histfactory import HistFactoryWorkspace, interpolation_from_workspace, read_workspace
 from .inference import FitResult, ScanResult, fit, profile_interval, profile_scan
 from .model import Dataset, Model
 from .modifiers import Normalization, Scale
@@ -22,4 +22,5 @@ __all__ = ["BinnedPoiDependence", "BinnedProcess", "BinnedRegion", "BinnedSystem
            "Model", "Normalization", "Nuisance", "POI", "Parameter", "PoiDependence", "Process",
            "ProfileLikelihood", "Scale", "ScanResult", "Systematic", "TruthCoverageResult",
            "UnbinnedRegion", "coverage", "fit", "impacts", "profile_interval", "profile_scan",
-           "read_workspace", "surrogate_uncertainty", "truth_coverage"]
+           "interpolation_from_workspace", "read_workspace", "surrogate_uncertainty",
+           "truth_coverage"]
