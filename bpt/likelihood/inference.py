@@ -136,8 +136,9 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
         derivatives while minimizing; the covariance then comes from Hesse. A failed
         minimization is retried with strategy 2.
     hessian : ndarray, optional
-        A fixed approximation of the Hessian for the Newton steps (e.g. from a nearby fit);
-        by default the objective's analytic Hessian is recomputed at every step.
+        An approximation of the Hessian for the Newton steps (e.g. from a nearby fit), kept
+        while its steps do what its quadratic model predicts; then, and by default, the
+        objective's own curvature is computed.
     progress : bool or callable
         Report the minimizer's passes over the events as they happen (True: a tqdm bar; a
         callable gets ``(done, None, elapsed_seconds)`` after each pass).
@@ -315,30 +316,37 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
     if report is not None:
         report.update()
     # Steps with the cheaper Gauss-Newton curvature while far from the minimum; the exact
-    # Hessian confirms convergence (and is then the one the covariance comes from).
+    # Hessian confirms convergence (and is then the one the covariance comes from). A
+    # Gauss-Newton curvature is kept for the next step while the last full step did what
+    # its quadratic model predicted: a curvature pass costs several value+gradient passes.
     gauss_newton = fixed_hessian is None and hasattr(objective, "gauss_newton")
+    factor = None
     for _ in range(max_iterations):
-        if fixed_hessian is not None:
-            curvature = fixed_hessian
-        elif gauss_newton:
-            curvature = objective.gauss_newton(vector)
-        else:
-            curvature = objective.hessian(vector)
-        passes += fixed_hessian is None
-        if report is not None and fixed_hessian is None:
-            report.update()
-        g = gradient[free]
-        try:
-            factor = cho_factor(curvature[np.ix_(free, free)])
-        except LinAlgError:
-            # Indefinite away from the minimum: step with the Gauss-Newton (Fisher-scoring)
-            # curvature, positive semi-definite, where the objective offers it.
-            if fixed_hessian is not None or not hasattr(objective, "gauss_newton"):
-                return None
+        if factor is None:
+            if fixed_hessian is not None:
+                curvature = fixed_hessian
+            elif gauss_newton:
+                curvature = objective.gauss_newton(vector)
+            else:
+                curvature = objective.hessian(vector)
+            passes += fixed_hessian is None
+            if report is not None and fixed_hessian is None:
+                report.update()
             try:
-                factor = cho_factor(objective.gauss_newton(vector)[np.ix_(free, free)])
+                factor = cho_factor(curvature[np.ix_(free, free)])
             except LinAlgError:
-                return None
+                # Indefinite away from the minimum: step with the Gauss-Newton (Fisher-
+                # scoring) curvature, positive semi-definite, where the objective offers it.
+                if fixed_hessian is not None or not hasattr(objective, "gauss_newton"):
+                    return None
+                try:
+                    factor = cho_factor(objective.gauss_newton(vector)[np.ix_(free, free)])
+                except LinAlgError:
+                    return None
+            fresh = True
+        else:
+            fresh = False
+        g = gradient[free]
         step = -cho_solve(factor, g)
         distance = -0.5 * g @ step
         if not np.isfinite(distance):
@@ -346,8 +354,12 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
         if distance < 0.002 * tolerance:
             if gauss_newton:
                 gauss_newton = False
+                factor = None
                 continue
-            return vector, u, passes
+            if fresh or fixed_hessian is not None:
+                return vector, u, passes
+            factor = None    # converged on a kept curvature: confirm with a fresh one
+            continue
         x = vector[free]
         # The largest fraction of the step that stays inside the bounds.
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -368,6 +380,19 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
             return None
         if alpha < 1e-3:
             return None  # stuck, e.g. at a bound: leave it to Migrad
+        # Keep a Gauss-Newton curvature when the full step achieved at least the decrease
+        # its quadratic model predicted (``distance``, in u): the model then underestimates
+        # the progress, and a stale curvature only shortens the next step a little.
+        keep = gauss_newton and alpha == 1.0 and u - trial_u >= distance
+        if fixed_hessian is not None and not (alpha == 1.0 and u - trial_u >= 0.5 * distance):
+            # The given curvature (a nearby fit's) no longer describes u here: continue
+            # with the objective's own, which converges in a few steps where a poor fixed
+            # one would crawl.
+            fixed_hessian = None
+            gauss_newton = hasattr(objective, "gauss_newton")
+            keep = False
+        if not (keep or fixed_hessian is not None):
+            factor = None
         vector, u, gradient = trial, trial_u, trial_gradient
     return None
 
@@ -444,14 +469,33 @@ def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE, pro
     centre = best.vector[index]
     above = [i for i in np.argsort(grid) if grid[i] >= centre]
     below = [i for i in np.argsort(grid)[::-1] if grid[i] < centre]
+    bounds = np.asarray(objective.bounds, dtype=np.float64)
+    # The profiled parameters move along the scan about linearly: each point starts from
+    # the line through the last two solutions (the first from the best fit's covariance,
+    # theta(mu) ~ theta_hat + C[:, mu] / C[mu, mu] (mu - mu_hat)), which saves passes.
+    slope = (best.covariance[:, index] / best.covariance[index, index]
+             if best.covariance is not None and best.covariance[index, index] > 0 else None)
     with Progress(progress, grid.size, f"scan {parameter}") as report:
         for walk in (above, below):
-            start = best.vector.copy()
+            path = [(centre, best.vector)]
             for i in walk:
+                if len(path) >= 2:
+                    (g0, v0), (g1, v1) = path[-2], path[-1]
+                    start = v1 + (v1 - v0) * ((grid[i] - g1) / (g1 - g0) if g1 != g0 else 0.0)
+                elif slope is not None:
+                    start = best.vector + slope * (grid[i] - centre)
+                else:
+                    start = best.vector.copy()
+                start = np.clip(start, bounds[:, 0], bounds[:, 1])
                 result = fit(objective, fixed={parameter: grid[i]}, start=start, hesse=False,
                              tolerance=tolerance, hessian=curvature)
+                if not result.valid:
+                    # A poor extrapolation must not cost the point: retry from the last one.
+                    retry = fit(objective, fixed={parameter: grid[i]}, start=path[-1][1],
+                                hesse=False, tolerance=tolerance, hessian=curvature)
+                    result = retry if retry.valid or retry.u < result.u else result
                 u[i], vectors[i] = result.u, result.vector
-                start = result.vector
+                path.append((grid[i], result.vector))
                 report.update()
     lowest = int(np.argmin(u))
     if u[lowest] < best.u:
