@@ -292,7 +292,7 @@ def test_bit_cross_entropy_needs_positive_yields(bit_sample):
 
 def test_bit_unknown_loss_and_mismatched_rows(bit_sample):
     X, t = bit_sample
-    with pytest.raises(ValueError, match="loss must be one of"):
+    with pytest.raises(ValueError, match="loss must be 'squared_error' or 'cross_entropy'"):
         bit(loss="hinge").fit(X, t)
     with pytest.raises(ValueError, match=r"y \(t\) has 599 rows but X has 600 samples"):
         bit().fit(X, t[:-1])

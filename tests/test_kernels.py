@@ -198,8 +198,8 @@ def test_split_search_matches_brute_force(rng):
     builder = HistogramBuilder(binned, None, weights, slots, 3, n_bins, 2)
     hist = builder.compute_brute(np.arange(n, dtype=np.int32), 0, n, True)
     n_bins_non_missing = np.full(3, n_bins - 1, dtype=np.int32)
-    gain, feature, bin_threshold, missing_left, left, right = find_node_split(
-        criterion, hist, hist[0].sum(axis=0), n_bins_non_missing, n_bins - 1, 10, 2)
+    split = find_node_split(criterion, hist, hist[0].sum(axis=0), n_bins_non_missing,
+                            n_bins - 1, 10, 2)
 
     parent = naive_parametric_loss(design, dense.sum(axis=0))[0]
     best = (-np.inf,)
@@ -213,11 +213,12 @@ def test_split_search_matches_brute_force(rng):
                      - naive_parametric_loss(design, dense[~goes_left].sum(axis=0))[0])
                 if g > best[0] + 1e-9:
                     best = (g, f, b, goes_left)
-    assert (feature, bin_threshold) == best[1:3]
-    assert feature == 2 and 8 <= bin_threshold <= 11  # the planted effect
-    assert gain == pytest.approx(best[0], rel=1e-9)
-    np.testing.assert_allclose(left[:3], dense[best[3]].sum(axis=0), rtol=1e-12)
-    assert left[3] == best[3].sum() and right[3] == n - best[3].sum()
+    assert (split.feature_idx, split.bin_threshold) == best[1:3]
+    assert split.feature_idx == 2 and 8 <= split.bin_threshold <= 11  # the planted effect
+    assert split.gain == pytest.approx(best[0], rel=1e-9)
+    goes_left = best[3]
+    np.testing.assert_allclose(split.left_sums[:3], dense[goes_left].sum(axis=0), rtol=1e-12)
+    assert split.left_sums[3] == goes_left.sum() and split.right_sums[3] == n - goes_left.sum()
 
 
 def test_split_search_respects_min_samples_leaf_and_admissibility(rng):
