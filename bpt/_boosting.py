@@ -70,7 +70,7 @@ class _BoostingRun:
     """
 
     def __init__(self, criterion, targets, binned, bin_mapper, baseline, weight_scale,
-                 track_loss, n_threads):
+                 validation, track_loss, tree_limits, n_threads):
         self.criterion = criterion
         self.binned = binned
         self.bin_mapper = bin_mapper
@@ -94,17 +94,15 @@ class _BoostingRun:
                             if track_loss or self.refresh else None)
         self.targets_norm = targets.sums()[0]
         self.ensemble = TreeEnsemble(baseline)
-        self.validation = None
-        self.grower = None
+        self.validation = validation
         self.train_loss, self.validation_loss = [], []
         self._apply_leaves(np.arange(n_train, dtype=np.int32), np.array([0], dtype=np.int32),
                            np.array([n_train], dtype=np.int32), baseline[None, :])
-
-    def histogram_builder(self):
-        """Histograms of the training statistics, which the fit updates in place."""
-        return HistogramBuilder(self.binned, *self.statistics.arrays(),
-                                self.statistics.n_stats, self.bin_mapper.n_bins,
-                                self.n_threads)
+        # The histograms read the statistics that the updates change in place.
+        builder = HistogramBuilder(binned, *self.statistics.arrays(), self.statistics.n_stats,
+                                   bin_mapper.n_bins, n_threads)
+        self.grower = TreeGrower(binned, builder, criterion, bin_mapper, **tree_limits,
+                                 n_threads=n_threads)
 
     def add_tree(self, tree, learning_rate):
         """Shrink a grown tree, update predictions and statistics, add it to the ensemble."""
@@ -152,7 +150,7 @@ class _BoostingRun:
 class BaseBoostedTree(BaseEstimator):
     """Hyper-parameters, fitting loop and prediction shared by the boosted trees."""
 
-    _parameter_constraints = {
+    _hyperparameter_constraints = {
         "n_estimators": [Interval(1, integer=True)],
         "learning_rate": [Interval(0, open_low=True)],
         "max_depth": [None, Interval(1, integer=True)],
@@ -255,14 +253,14 @@ class BaseBoostedTree(BaseEstimator):
         if not np.all(np.isfinite(baseline)):
             raise ValueError("the fit of the whole training set is not finite; check that "
                              "every statistic has a positive total weight")
-        run = _BoostingRun(criterion, targets, binned, bin_mapper, baseline, weight_scale,
-                           track_loss=early_stopping or self.verbose > 0, n_threads=n_threads)
         if early_stopping:
-            run.validation = _Validation(validation, binned_val, baseline, StoppingMonitor(
+            validation = _Validation(validation, binned_val, baseline, StoppingMonitor(
                 self.n_iter_no_change, self.tol, validation.sums()[0]))
-        run.grower = TreeGrower(binned, run.histogram_builder(), criterion, bin_mapper,
-                                self.max_depth, self.max_leaf_nodes, self.min_samples_leaf,
-                                n_threads)
+        tree_limits = dict(max_depth=self.max_depth, max_leaf_nodes=self.max_leaf_nodes,
+                           min_samples_leaf=self.min_samples_leaf)
+        run = _BoostingRun(criterion, targets, binned, bin_mapper, baseline, weight_scale,
+                           validation, track_loss=early_stopping or self.verbose > 0,
+                           tree_limits=tree_limits, n_threads=n_threads)
         run.record_losses()
         if self.verbose:
             print(f"{type(self).__name__}: {binned.shape[1]} training events, {X.shape[1]} "
@@ -298,7 +296,7 @@ class BaseBoostedTree(BaseEstimator):
         return train_rows.astype(np.int32), val_rows.astype(np.int32)
 
     def _check_hyperparameters(self):
-        check_hyperparameters(self, self._parameter_constraints)
+        check_hyperparameters(self, self._hyperparameter_constraints)
 
     def _resolve_parametrization(self, n_params=None, data_names=None, n_terms=None):
         """The parametrization, its parameters named by ``parameter_names`` or else by the

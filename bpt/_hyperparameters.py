@@ -1,9 +1,10 @@
 """Declared constraints of the estimators' hyper-parameters, and the check that enforces them.
 
 Each estimator lists its hyper-parameters in a table (name -> allowed values), as
-scikit-learn's ``_parameter_constraints``; :func:`check_hyperparameters` checks an estimator
-against its table and names the first argument that breaks it. A hyper-parameter missing
-from the table is checked where it is interpreted (``parametrization`` by
+scikit-learn's ``_parameter_constraints`` do (in a format of its own, under another name, so
+that scikit-learn's validation never reads it); :func:`check_hyperparameters` checks an
+estimator against its table and names the first argument that breaks it. A hyper-parameter
+missing from the table is checked where it is interpreted (``parametrization`` by
 :class:`~bpt.Parametrization`, ``n_jobs`` by the thread resolver).
 """
 from dataclasses import dataclass

@@ -68,7 +68,7 @@ bin_mapper_
     (3,)
     """
 
-    _parameter_constraints = {**BaseBoostedTree._parameter_constraints,
+    _hyperparameter_constraints = {**BaseBoostedTree._hyperparameter_constraints,
                               "loss": [Options(LOSSES)]}
 
     def __init__(self, parametrization="quadratic", *, base_points=None, loss="squared_error",

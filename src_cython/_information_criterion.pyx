@@ -111,7 +111,6 @@ cdef class SquaredErrorInformationCriterion(_InformationCriterion):
         return acc / w
 
 
-
 cdef class CrossEntropyInformationCriterion(_InformationCriterion):
     """Cross-entropy of the classifiers theta = 0 vs theta_p, by Newton boosting.
 

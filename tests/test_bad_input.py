@@ -173,6 +173,11 @@ def test_empty_input():
     ("max_bins", 256, "max_bins must be an integer between 2 and 255"),
     ("early_stopping", "yes", "early_stopping must be 'auto', True or False"),
     ("validation_fraction", 1.5, "validation_fraction must be a number between 0 and 1"),
+    ("learning_rate", True, "learning_rate must be a positive number"),
+    ("min_weight_leaf", -1.0, "min_weight_leaf must be a non-negative number"),
+    ("bin_strategy", "uniform", "bin_strategy must be 'mixed' or 'quantile'"),
+    ("n_iter_no_change", 0, "n_iter_no_change must be an integer >= 1"),
+    ("tol", -1e-3, "tol must be a non-negative number"),
     ("n_jobs", 0, "n_jobs must be None or a non-zero integer"),
     ("parametrization", "bilinear", "unknown order 'bilinear'"),
 ])
