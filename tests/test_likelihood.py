@@ -131,6 +131,21 @@ def test_binned_systematic_reproduces_yields_at_its_points():
                                    expected, rtol=1e-12)
 
 
+def test_binned_systematic_is_the_least_squares_log_ratio_fit():
+    # More points than terms, the nominal point not first, and a bin no process populates.
+    points = np.array([1.0, 0.0, -1.0, 0.5, 2.0])
+    yields = np.array([[56.0, 0.0, 9.0], [50.0, 0.0, 10.0], [45.0, 0.0, 12.0],
+                       [53.0, 0.0, 9.5], [61.0, 0.0, 8.0]])
+    systematic = BinnedSystematic("es", points, yields)
+    delta = systematic.coefficients(np.arange(3))
+    others = [0, 2, 3, 4]
+    design = np.column_stack([points[others], points[others] ** 2])
+    log_ratios = np.log(yields[others][:, [0, 2]] / yields[1, [0, 2]])
+    np.testing.assert_allclose(delta[[0, 2]], (np.linalg.pinv(design) @ log_ratios).T,
+                               rtol=1e-12)
+    np.testing.assert_array_equal(delta[1], 0.0)
+
+
 def test_counting_region_is_poisson():
     model = Model([POI("mu", 1.0), Nuisance("b")],
                   [BinnedRegion("count", [BinnedProcess("s", 10.0, [Scale("mu")]),
