@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from ._validation import as_rows, check_weights
-from .parametrization import _format_point
+from .parametrization import _format_point, nominal_points
 
 # Below this many held-out events in either sample the two-sample test warns: it cannot
 # reject anything.
@@ -49,7 +49,7 @@ def _labelled(X, nu, sample_weight):
     weights = check_weights(sample_weight, X.shape[0])
     points, slots = np.unique(nu, axis=0, return_inverse=True)
     slots = slots.reshape(-1)
-    nominal = np.flatnonzero((points == 0).all(axis=1))
+    nominal = np.flatnonzero(nominal_points(points))
     if nominal.size == 0:
         raise ValueError("no nominal events (nu = 0): the checks reweight the nominal sample")
     return X, weights, points, slots, int(nominal[0])
@@ -261,7 +261,7 @@ def _weight_variation_input(X, weights, nu_points):
         raise ValueError(f"weights has {weights.shape[1]} columns but nu_points "
                          f"{all_points.shape[0]} base points; column k is the weight at "
                          "nu_points[k]")
-    nominal = np.flatnonzero((all_points == 0).all(axis=1))
+    nominal = np.flatnonzero(nominal_points(all_points))
     if nominal.size == 0:
         raise ValueError("nu_points has no nominal point (nu = 0): the check reweights the "
                          "nominal weights")
