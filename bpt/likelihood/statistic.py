@@ -133,7 +133,8 @@ class ProfileLikelihood:
         parameters = self.model.parameters
         curvature = np.diag(np.where(parameters.constrained, 2.0 / parameters.widths ** 2, 0.0))
         for events, yield_weights, data_weights in self._passes:
-            curvature += 2.0 * events.gauss_newton(vector, data_weights, yield_weights)
+            curvature += 2.0 * events.gauss_newton(vector, data_weights, yield_weights,
+                                                   self.model.n_threads)
         for spline in self._splines:
             curvature += 2.0 * spline.evaluate(vector, True)[2]
         return curvature
