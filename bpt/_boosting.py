@@ -22,7 +22,7 @@ from ._hyperparameters import Interval, Options, check_hyperparameters
 from ._statistics import EventStatistics
 from ._stopping import StoppingMonitor, validation_split
 from ._threads import effective_n_threads
-from ._validation import validate_features
+from ._input import validate_features
 from .parametrization import Parametrization
 
 # Early stopping is switched on by early_stopping="auto" above this many events.

@@ -12,7 +12,7 @@ from math import factorial
 
 import numpy as np
 
-from ._validation import as_rows, real_array
+from ._input import as_rows, real_array
 from .parametrization import Parametrization, nominal_points
 
 

@@ -7,7 +7,7 @@ from ._hyperparameters import Options
 from ._core._information_criterion import (CrossEntropyInformationCriterion,
                                            SquaredErrorInformationCriterion)
 from ._statistics import EventStatistics
-from ._validation import as_rows, check_weights, require_target
+from ._input import as_rows, check_weights, require_target
 
 LOSSES = ("squared_error", "cross_entropy")
 _T = "t, the ratio coefficients of each event"

@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import as_rows, check_weights, require_target
+from ._input import as_rows, check_weights, require_target
 from .parametric import BoostedParametricTree
 from .parametrization import _format_point, as_points, nominal_points
 

@@ -4,7 +4,7 @@ import numpy as np
 from ._boosting import BaseBoostedTree, atomic_fit
 from ._core._parametric_criterion import ParametricCriterion
 from ._statistics import EventStatistics
-from ._validation import (Table, as_table, check_weights, match_columns, named_rows,
+from ._input import (Table, as_table, check_weights, match_columns, named_rows,
                           real_array, require_target)
 from .parametrization import _format_point, nominal_points
 

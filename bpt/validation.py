@@ -7,10 +7,10 @@ nu_k. Use events that took no part in the surrogate's training: on training even
 surrogate's own fluctuations make both checks look better than they are.
 
 - :func:`closure_test`: weighted histograms in quantile bins of every feature, chi2/ndf
-  (plot: :func:`plot_closure`).
+  (plot: :func:`bpt.plotting.plot_closure`).
 - :func:`classifier_two_sample_test`: a classifier trained to separate the reweighted
   nominal sample from the varied one; its AUC on held-out events against the AUCs under
-  label permutations (plot: :func:`plot_two_sample`).
+  label permutations (plot: :func:`bpt.plotting.plot_two_sample`).
 """
 import warnings
 from typing import List, NamedTuple, Optional
@@ -22,7 +22,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from ._validation import as_rows, check_weights
+from ._input import as_rows, check_weights
 from .parametrization import _format_point, nominal_points
 
 # Below this many held-out events in either sample the two-sample test warns: it cannot
@@ -317,62 +317,6 @@ def _feature_closure(column, name, x_nominal, w_nominal, w_reweighted, x_varied,
                           varied_error, plain, chi2, ndf, difference_error)
 
 
-def plot_closure(result, point=0, features=None, fig=None, units=None):
-    """Histograms of the reweighted nominal and the varied sample, with a ratio panel.
-
-    Parameters
-    ----------
-    result : ClosureResult or PointClosure
-    point : int, default=0
-        Which point of a ClosureResult.
-    features : list of int, optional
-        Positions in the result's feature list; default all.
-    fig : matplotlib Figure, optional
-    units : str or list of str, optional
-        Units of the features (one for all, or one per feature drawn), for the axis labels.
-
-    Returns
-    -------
-    matplotlib Figure
-    """
-    import matplotlib.pyplot as plt
-
-    closure = result.points[point] if isinstance(result, ClosureResult) else result
-    chosen = (closure.features if features is None
-              else [closure.features[i] for i in features])
-    if fig is None:
-        fig = plt.figure(figsize=(3.8 * len(chosen), 4.4), layout="constrained")
-    units = [units] * len(chosen) if units is None or isinstance(units, str) else list(units)
-    point_label = _point_label(closure.point)
-    grid = fig.add_gridspec(2, len(chosen), height_ratios=(3, 1), hspace=0.05)
-    for j, fc in enumerate(chosen):
-        top = fig.add_subplot(grid[0, j])
-        bottom = fig.add_subplot(grid[1, j], sharex=top)
-        centers = 0.5 * (fc.edges[1:] + fc.edges[:-1])
-        widths = np.diff(fc.edges)
-        widths = np.where(widths > 0, widths, 1.0)
-        top.stairs(fc.nominal / widths, fc.edges, color="0.6", ls=":", label="nominal")
-        top.stairs(fc.reweighted / widths, fc.edges, color="C0",
-                   label=f"nominal × r(x|{point_label})")
-        top.errorbar(centers, fc.varied / widths, yerr=fc.varied_error / widths, fmt="o",
-                     ms=3, color="k", label=f"simulated at {point_label}")
-        top.set_title(f"{fc.name}: $\\chi^2$/ndf = {fc.chi2:.1f}/{fc.ndf}", fontsize="small")
-        top.tick_params(labelbottom=False)
-        if j == 0:
-            top.set_ylabel("events / bin width")
-            top.legend(fontsize="x-small")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = fc.varied / fc.reweighted
-            error = np.sqrt(fc.varied_error ** 2 + (fc.varied * fc.reweighted_error
-                                                      / fc.reweighted) ** 2) / fc.reweighted
-        bottom.axhline(1.0, color="C0", lw=1)
-        bottom.errorbar(centers, ratio, yerr=error, fmt="o", ms=3, color="k")
-        bottom.set_xlabel(fc.name + (f" [{units[j]}]" if units[j] else ""))
-        if j == 0:
-            bottom.set_ylabel("simulated / (nominal × r)", fontsize="small")
-    return fig
-
-
 # ---------------------------------------------------------------------- two-sample test
 
 class TwoSampleResult(NamedTuple):
@@ -617,59 +561,6 @@ def _trained_scores(template, rng, X_train, labels, w_train, X_test):
 def _two_sample_result(point, auc, null, n_train, n_test):
     p_value = (1.0 + np.sum(null >= auc)) / (1.0 + null.size)
     return TwoSampleResult(point.copy(), auc, null, float(p_value), n_train, n_test)
-
-
-def plot_two_sample(result, ax=None):
-    """Histogram of the permutation AUCs with the observed AUC marked.
-
-    Parameters
-    ----------
-    result : TwoSampleResults or TwoSampleResult
-        What :func:`classifier_two_sample_test` returns (one panel per point), or one of
-        its points.
-    ax : matplotlib Axes, optional
-        For a single point.
-
-    Returns
-    -------
-    matplotlib Figure
-    """
-    import matplotlib.pyplot as plt
-
-    if isinstance(result, TwoSampleResults):
-        if len(result) == 1:
-            return plot_two_sample(result[0], ax)
-        if ax is not None:
-            raise ValueError("plot_two_sample draws several points on a figure of its own; "
-                             "pass one point (result[k]) to draw into ax")
-        fig, axes = plt.subplots(1, len(result), figsize=(4.2 * len(result), 3.6),
-                                 layout="constrained", squeeze=False)
-        for one, panel in zip(result, axes[0]):
-            plot_two_sample(one, panel)
-        return fig
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5, 3.6), layout="constrained")
-    else:
-        fig = ax.figure
-    low = min(result.null_aucs.min(), result.auc)
-    high = max(result.null_aucs.max(), result.auc)
-    pad = 0.1 * (high - low) + 1e-4
-    ax.hist(result.null_aucs, bins=30, range=(low - pad, high + pad), color="0.7",
-            label=f"label permutations ({result.null_aucs.size})")
-    ax.axvline(result.auc, color="C3", label=f"observed AUC {result.auc:.4f} "
-                                             f"(p = {result.p_value:.3g})")
-    ax.set_xlabel("AUC on held-out events")
-    ax.set_ylabel("permutations")
-    ax.set_title(f"simulated at {_point_label(result.point)} vs nominal × r",
-                 fontsize="small")
-    ax.legend(fontsize="small")
-    return fig
-
-
-def _point_label(point):
-    """A base point for plot labels: ν = 1 or ν = (1, -0.5)."""
-    return f"$\\nu$ = {_format_point(point)}"
-
 
 
 # ------------------------------------------------------------ choosing the order in nu

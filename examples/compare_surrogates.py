@@ -31,7 +31,7 @@ import numpy as np
 from bpt import (BoostedParametricTree, FactorizedInterpolation, classifier_two_sample_test,
                  closure_test, code4_log_factor, toys)
 from bpt.likelihood import (POI, Dataset, LogRatioSystematic, Model, Nuisance, Process, Scale,
-                            Systematic, UnbinnedRegion)
+                            Systematic, UnbinnedRegion, WeightedSimulation)
 from bpt.parametrization import nominal_points
 
 GRID = np.linspace(-1.5, 1.5, 13)          # step 0.25 in each nuisance
@@ -208,7 +208,7 @@ def poi_intervals(comparison, truth=(0.5, 0.5), n_events=100_000, random_state=0
         processes = [Process("signal", signal, w_s, rate=[Scale("mu")]),
                      Process("background", background, w_b, systematics=[shape])]
         model = Model(parameters, [UnbinnedRegion("sr", processes, fractions=fractions)])
-        data = Dataset({"sr": ("reference", data_weights)},
+        data = Dataset({"sr": WeightedSimulation(data_weights)},
                        global_observables=[1.0, truth[0], truth[1]])
         u = model.likelihood(data)
         best = u.fit()

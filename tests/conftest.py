@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(config, items):
 # the toy-analysis and truth-coverage tests.
 @pytest.fixture(scope="session")
 def analysis():
-    from bpt.toy_analysis import ToyAnalysis
+    from bpt.toys.analysis import ToyAnalysis
     return ToyAnalysis()
 
 

@@ -240,7 +240,7 @@ def fraction_chain():
     """The toy analysis with true and with learned fractions (about 50 000 simulated
     events per process, ProcessFractions with default settings)."""
     from bpt import ProcessFractions
-    from bpt.toy_analysis import ToyAnalysis
+    from bpt.toys.analysis import ToyAnalysis
 
     analysis = ToyAnalysis()
     surrogates = analysis.fit_energy_scale()

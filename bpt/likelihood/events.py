@@ -7,6 +7,7 @@ one matrix and turns parameter values into the rates and term values that multip
 its gradient through the compiled kernel.
 """
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 from scipy.linalg.blas import dsyrk
@@ -18,6 +19,23 @@ from .modifiers import Rates
 # Events per block of the Hessian accumulation: the rows of a block stay in cache while
 # BLAS forms their weighted outer products.
 CURVATURE_CHUNK = 2048
+
+
+class GenericSystematic(NamedTuple):
+    """A systematic without cached coefficients, evaluated at every call."""
+
+    process: int                    # index of its process in the region
+    systematic: LogRatioSystematic
+    indices: np.ndarray             # its parameters' positions in the parameter vector
+
+
+class _CurvatureSums(NamedTuple):
+    """The event-dependent curvature sums of a range of events."""
+
+    fisher: np.ndarray      # upper triangle, rates and surrogate parameters
+    outer: np.ndarray       # upper triangle, surrogate parameters
+    cross: np.ndarray       # POI-shape cross terms
+    first: np.ndarray       # first-order sums per coefficient column
 
 
 class _Component:
@@ -36,7 +54,7 @@ class RegionLayout:
         self.n_processes = len(processes)
         self.rates = Rates([p.rate for p in processes], parameters)
         self.components = []
-        self.generic = []          # (process index, LogRatioSystematic, parameter indices)
+        self.generic = []          # GenericSystematic, one per LogRatioSystematic
         ratio, shape = [], []
         column = 0
         for p, process in enumerate(processes):
@@ -49,7 +67,8 @@ class RegionLayout:
             start = column
             for systematic in process.systematics:
                 if isinstance(systematic, LogRatioSystematic):
-                    self.generic.append((p, systematic, _indices(systematic, parameters)))
+                    self.generic.append(GenericSystematic(p, systematic,
+                                                          _indices(systematic, parameters)))
                     continue
                 self.components.append(_Component(systematic, p, False, column,
                                                   _indices(systematic, parameters)))
@@ -155,23 +174,25 @@ class EventSet:
         with_gradient = with_gradient or with_hessian
         per_event = (np.zeros((self.n_events, layout.n_processes))
                      if (extra is not None and with_gradient) else None)
-        value, rate_grad, term_grad, _ = evaluate_events(
+        sums = evaluate_events(
             a, data_weights, self.fractions, self.coefficients, layout.ratio_start,
             layout.ratio_stop, layout.shape_start, layout.shape_stop, terms, rate,
             rate_minus_one, extra, per_event, with_gradient, n_threads)
         if not with_gradient:
-            return value, None, None
-        gradient = rate_grad @ rate_gradient
+            return sums.value, None, None
+        gradient = sums.rate_gradient @ rate_gradient
         for component, derivative in zip(layout.components, term_derivatives):
-            gradient[component.indices] += term_grad[component.start:component.stop] @ derivative
+            gradient[component.indices] += (
+                sums.term_gradient[component.start:component.stop] @ derivative)
         for p, systematic, indices in layout.generic:
             gradient[indices] += per_event[:, p] @ systematic.log_ratio_gradient(self.X,
                                                                                 vector[indices])
         if not with_hessian:
-            return value, gradient, None
+            return sums.value, gradient, None
         hessian = self._hessian(vector, a, data_weights, terms, term_derivatives, rate,
-                                rate_grad, rate_gradient, rate_hessian, n_threads=n_threads)
-        return value, gradient, hessian
+                                sums.rate_gradient, rate_gradient, rate_hessian,
+                                n_threads=n_threads)
+        return sums.value, gradient, hessian
 
     def gauss_newton(self, vector, data_weights, yield_weights=None, n_threads=1):
         """The Gauss-Newton part of the Hessian, sum_i d_i / R_i^2 dR_i dR_i^T (positive
@@ -218,8 +239,8 @@ class EventSet:
                 parts = list(pool.map(lambda k: self._curvature_sums(bounds[k], bounds[k + 1],
                                                                      *inputs),
                                       range(n_workers)))
-        fisher, outer, cross, first = (np.sum([part[j] for part in parts], axis=0)
-                                       for j in range(4))
+        fisher, outer, cross, first = (np.sum([getattr(part, name) for part in parts], axis=0)
+                                       for name in _CurvatureSums._fields)
         fisher, outer = _symmetric(fisher), _symmetric(outer)
         # Rates and surrogate parameters -> all parameters.
         jacobian = np.zeros((width, n))
@@ -261,19 +282,20 @@ class EventSet:
         cross = np.zeros((n_a, n_s))
         for lo in range(start, stop, chunk):
             hi = min(lo + chunk, stop)
-            n_fp, n_fm, n_rows, n_sp, n_sm = curvature_rows(
+            written = curvature_rows(
                 lo, hi, yield_weights, data_weights, self.fractions, self.coefficients,
                 layout.ratio_start, layout.ratio_stop, layout.shape_start, layout.shape_stop,
                 terms, rate, layout.column_pointer, layout.column_position, derivative,
                 fisher_plus, fisher_minus, shape_rows, shape_plus, shape_minus, weighted_poi,
                 first, second_order)
-            _rank_update(fisher, fisher_plus, n_fp, 1.0)
-            _rank_update(fisher, fisher_minus, n_fm, -1.0)
-            _rank_update(outer, shape_plus, n_sp, 1.0)
-            _rank_update(outer, shape_minus, n_sm, -1.0)
+            _rank_update(fisher, fisher_plus, written.n_fisher_plus, 1.0)
+            _rank_update(fisher, fisher_minus, written.n_fisher_minus, -1.0)
+            _rank_update(outer, shape_plus, written.n_shape_plus, 1.0)
+            _rank_update(outer, shape_minus, written.n_shape_minus, -1.0)
+            n_rows = written.n_shape_rows
             if n_rows and n_a:
                 cross += weighted_poi[:n_rows].T @ shape_rows[:n_rows]
-        return fisher, outer, cross, first
+        return _CurvatureSums(fisher, outer, cross, first)
 
     def ratios(self, vector):
         """Per-event model ratio R_i = sum_p g_ip f_p r_ip s_ip."""

@@ -3,8 +3,8 @@
 The functions take an *objective*: a callable of the full parameter vector returning
 u = -2 ln L + const, with attributes ``names``, ``start``, ``bounds`` (n, 2), ``fixed`` (n,)
 and optionally ``grad``, ``value_and_gradient``, ``hessian`` and ``has_hessian``.
-:class:`~bpt.likelihood.ProfileLikelihood` is one; any object with that interface (an oracle
-likelihood, say) works too. u has errordef 1.
+:class:`~bpt.likelihood.NegativeLogLikelihood` is one; any object with that interface (an
+oracle likelihood, say) works too. u has errordef 1.
 
 With an analytic Hessian, minima are found by Newton steps (a Cholesky solve on the free
 parameters, a backtracking line search, bounds respected), which converge in a few passes
@@ -117,7 +117,7 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
 
     Parameters
     ----------
-    objective : ProfileLikelihood or compatible
+    objective : NegativeLogLikelihood or compatible
     fixed : dict or list of str, optional
         Parameters to hold: ``{name: value}``, or names held at their start values. The
         objective's own fixed parameters stay fixed.

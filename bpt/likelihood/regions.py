@@ -8,7 +8,7 @@ POI dependence through per-bin polynomial coefficients.
 """
 import numpy as np
 
-from .._validation import as_table
+from .._input import as_table
 from .._core._parametric_criterion import ParametricCriterion
 from ..coefficients import coefficients_from_weights
 from ..parametrization import Parametrization, nominal_points
@@ -49,10 +49,6 @@ class Process:
             raise ValueError(f"process {name!r}: weights must be finite, one per event")
         _check_components(name, poi, systematics)
         self.rate, self.poi, self.systematics = list(rate), poi, list(systematics)
-
-    @property
-    def expected_yield(self):
-        return float(self.weights.sum())
 
 
 class UnbinnedRegion:

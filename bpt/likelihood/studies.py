@@ -221,7 +221,7 @@ def truth_coverage(generate, objectives, parameter, truth, n_toys=100, random_st
         ``numpy.random.default_rng``.
     objectives : dict
         ``name -> make(pseudo_experiment)`` returning an objective for
-        :func:`~bpt.likelihood.fit` (a :class:`ProfileLikelihood`, an oracle, ...). All of
+        :func:`~bpt.likelihood.fit` (a :class:`NegativeLogLikelihood`, an oracle, ...). All of
         them must name ``parameter``.
     parameter : str
         The parameter of interest.
@@ -312,7 +312,7 @@ def impacts(objective, poi, nuisances=None, best=None, tolerance=1e-3, progress=
 
     Parameters
     ----------
-    objective : ProfileLikelihood or compatible
+    objective : NegativeLogLikelihood or compatible
     poi : str
     nuisances : list of str, optional
         Default: the free Gaussian-constrained parameters of the model.
