@@ -240,10 +240,16 @@ def test_missing_values_routed_to_learned_side():
 
 
 def test_missing_values_unseen_in_training_follow_larger_child(sample):
+    """Training without missing values, a NaN at prediction goes the way of the child with
+    more training events: one split, and NaN gets the leaf value of the larger side."""
     X, nu, w = sample
-    fitted = model().fit(X, nu, w)
-    prediction = fitted.predict(np.array([[np.nan]]))
-    assert np.isfinite(prediction).all()
+    stump = model(n_estimators=1, max_depth=1).fit(X, nu, w)
+    leaves, counts = np.unique(stump.predict(X), axis=0, return_counts=True)
+    assert len(leaves) == 2 and counts[0] != counts[1]
+    prediction = stump.predict(np.full((1, X.shape[1]), np.nan))
+    np.testing.assert_array_equal(prediction[0], leaves[np.argmax(counts)])
+    # With several trees the prediction is still a finite sum of leaf values.
+    assert np.isfinite(model().fit(X, nu, w).predict(np.array([[np.nan]]))).all()
 
 
 # ------------------------------------------------------------- BoostedInformationTree

@@ -10,7 +10,8 @@ from bpt.likelihood import (POI, BinnedPoiDependence, BinnedProcess, BinnedRegio
 
 
 def two_process_sample(rng, n):
-    """Signal with a POI dependence (1 + theta sin x0)^2, background; both shifted by es."""
+    """Features of either process: x0 ~ U(-pi, pi), x1 ~ N(0, 1). The POI dependence
+    (1 + theta sin x0)^2 and the shift of x1 with es enter through the surrogates."""
     X = np.column_stack([rng.uniform(-np.pi, np.pi, n), rng.normal(size=n)])
     return X
 
