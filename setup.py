@@ -29,15 +29,20 @@ CYTHON_DIRECTIVES = {
 }
 
 
-def mirror_declarations():
-    """Expose src_cython/*.pxd under their package path so cimports resolve to bpt._core.*."""
+def declarations_include_path():
+    """An include path under which the src_cython/*.pxd are found by their package path.
+
+    A relative ``cimport`` in src_cython resolves to ``bpt._core.<module>``, which Cython
+    looks up as ``bpt/_core/<module>.pxd`` in its include path; copies of the declarations
+    there (a namespace package, so no ``__init__.pxd`` is needed) keep the sources at the
+    top level.
+    """
     include_root = HERE / "build" / "cython_include"
     target = include_root.joinpath(*PACKAGE.split("."))
-    target.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
     for pxd in SOURCE_DIR.glob("*.pxd"):
         shutil.copyfile(pxd, target / pxd.name)
-    for package_dir in (include_root / "bpt", target):
-        (package_dir / "__init__.pxd").touch()
     return include_root
 
 
@@ -79,7 +84,7 @@ def extensions():
         )
         for name in modules
     ]
-    return cythonize(exts, include_path=[str(mirror_declarations())],
+    return cythonize(exts, include_path=[str(declarations_include_path())],
                      compiler_directives=CYTHON_DIRECTIVES)
 
 

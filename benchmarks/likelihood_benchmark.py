@@ -2,7 +2,7 @@
 
     python benchmarks/likelihood_benchmark.py [--events 1000000] [--repeats 3]
 
-The model is the toy analysis (bpt.toy_analysis) grown to a typical analysis structure:
+The model is the toy analysis (bpt.toys.analysis) grown to a typical analysis structure:
 signal and two backgrounds; an energy-scale shape nuisance learned by one
 BoostedParametricTree per process (quadratic); a resolution-like shape nuisance on one
 background (quadratic, from a coefficient function); eight normalization nuisances (the
@@ -19,7 +19,7 @@ import numpy as np
 
 from bpt.likelihood import (POI, Model, Normalization, Nuisance, Process, Systematic,
                             UnbinnedRegion, fit, profile_scan)
-from bpt.toy_analysis import PROCESSES, ToyAnalysis
+from bpt.toys.analysis import PROCESSES, ToyAnalysis
 
 NORMALIZATIONS = {  # nuisance: (uncertainty, processes)
     "lumi": (0.02, PROCESSES), "pileup": (0.01, PROCESSES), "trigger": (0.01, PROCESSES),

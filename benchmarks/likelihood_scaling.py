@@ -12,8 +12,12 @@ simulated events at mu = 1. For each K it reports: the fit from the nominal valu
 covariance (exact Hessian at the minimum), the passes over the events it needed, one
 value+gradient pass against the time to read the coefficient cache once (the memory-bandwidth
 floor, measured here), the coefficient cache and the peak resident memory of the process;
-and, side by side, iminuit's Migrad on the same analytic gradient (strategy 0, covariance
-from the exact Hessian), unless ``--no-migrad``.
+whether the fit on Asimov data converged by Newton steps alone (no Migrad fallback); with
+``--scan``, a 21-point profile scan of mu over the best fit +- 2 sigma; and, side by side,
+iminuit's Migrad on the same analytic gradient (strategy 0, covariance from the exact
+Hessian) for K up to ``--migrad-up-to``.
+
+    python benchmarks/likelihood_scaling.py --threads 2 --shapes 100 --scan   # the 2-core case
 """
 import argparse
 import resource
@@ -22,7 +26,7 @@ import time
 import numpy as np
 
 from bpt.likelihood import (POI, Model, Normalization, Nuisance, Process, Scale, Systematic,
-                            UnbinnedRegion, fit)
+                            UnbinnedRegion, fit, profile_scan)
 
 SIGNAL_CENTER, SIGNAL_WIDTH = 0.5, 0.08
 BACKGROUND_SLOPES = (3.0, 1.0, -1.0)     # exponential slopes in x0 of the backgrounds
@@ -118,7 +122,7 @@ def bandwidth_floor(cache, repeats=3):
 
 
 def measure(n_events, n_processes, n_shape, n_normalizations, n_threads, repeats, with_migrad,
-            coefficient_dtype=None):
+            coefficient_dtype=None, with_scan=False):
     model = build_model(n_events, n_processes, n_shape, n_normalizations, n_threads,
                         coefficient_dtype)
     u = model.likelihood(model.toy({"mu": 1.0}, random_state=1))
@@ -140,6 +144,18 @@ def measure(n_events, n_processes, n_shape, n_normalizations, n_threads, repeats
            "fit": float(np.median(fits)), "calls": result.n_calls, "valid": result.valid,
            "pass": float(np.median(passes)), "floor": floor,
            "cache_gb": cache.nbytes / 1e9, "mu": result["mu"], "mu_error": result.errors["mu"]}
+    print(f"   K = {n_shape}: fit {row['fit']:.2f} s, {result.n_calls} passes by "
+          f"{result.minimizer}, value+gradient pass {1e3 * row['pass']:.0f} ms", flush=True)
+    if with_scan:
+        grid = result["mu"] + result.errors["mu"] * np.linspace(-2, 2, 21)
+        start = time.perf_counter()
+        profile_scan(u, "mu", grid, best=result)
+        row["scan"] = time.perf_counter() - start
+        print(f"   K = {n_shape}: 21-point scan {row['scan']:.1f} s", flush=True)
+    asimov = model.likelihood(model.asimov({"mu": 1.0}))
+    on_asimov = fit(asimov)
+    row["asimov"] = (f"{on_asimov.minimizer}" if on_asimov.valid
+                     else f"{on_asimov.minimizer}, invalid")
     if with_migrad:
         start = time.perf_counter()
         vector, covariance, calls, valid = migrad_fit(u)
@@ -160,6 +176,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--float32", action="store_true", help="float32 coefficient cache")
     parser.add_argument("--no-migrad", action="store_true")
+    parser.add_argument("--migrad-up-to", type=int, default=100,
+                        help="run Migrad side by side only for K up to this")
+    parser.add_argument("--scan", action="store_true", help="time a 21-point profile scan")
     parser.add_argument("--quick", action="store_true", help="100k events, K = 10, 30, 100")
     args = parser.parse_args()
     small = args.case == "small"
@@ -170,18 +189,22 @@ def main():
     print(f"{n_events} events, {n_processes} processes, {n_norms} extra normalizations, "
           f"{args.threads} thread(s), cache {'float32' if args.float32 else 'float64'}")
     header = ("| K | parameters | columns | fit + covariance | passes | value+gradient pass | "
-              "bandwidth floor | cache | peak memory | Migrad (same gradient) | Migrad calls |")
+              "bandwidth floor | cache | peak memory | Asimov fit by | 21-point scan | "
+              "Migrad (same gradient) | Migrad calls |")
     print(header)
     print("|" + "---:|" * (header.count("|") - 1))
     for n_shape in shapes:
         row = measure(n_events, n_processes, n_shape, n_norms, args.threads, args.repeats,
-                      not args.no_migrad, np.float32 if args.float32 else None)
+                      not args.no_migrad and n_shape <= args.migrad_up_to,
+                      np.float32 if args.float32 else None, args.scan)
+        scan = f"{row['scan']:.1f} s" if "scan" in row else "-"
         migrad = (f"{row['migrad']:.1f} s | {row['migrad_calls']}" if "migrad" in row
                   else "- | -")
         print(f"| {row['K']} | {row['parameters']} | {row['columns']} | {row['fit']:.2f} s"
               f"{'' if row['valid'] else ' (invalid)'} | {row['calls']} | "
               f"{1e3 * row['pass']:.0f} ms | {1e3 * row['floor']:.0f} ms | "
-              f"{row['cache_gb']:.2f} GB | {row['peak_gb']:.2f} GB | {migrad} |", flush=True)
+              f"{row['cache_gb']:.2f} GB | {row['peak_gb']:.2f} GB | {row['asimov']} | {scan} | "
+              f"{migrad} |", flush=True)
         detail = f"   mu = {row['mu']:.5f} +- {row['mu_error']:.5f}"
         if "migrad" in row:
             detail += (f"; Migrad mu = {row['migrad_mu']:.5f} +- {row['migrad_mu_error']:.5f}"

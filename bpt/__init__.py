@@ -6,7 +6,8 @@ section, ``log r(x|nu) = m(nu) . Delta(x)``, from samples simulated at a few bas
 ``r(x|theta) = 1 + m(theta) . t(x)``, from per-event weights and their coefficients.
 Around them: ``ProcessFractions`` (calibrated g_p(x) for the mixture model),
 ``FactorizedInterpolation`` (the HistFactory code-4 baseline surrogate) and the surrogate
-checks ``closure_test`` and ``classifier_two_sample_test``.
+checks ``closure_test`` and ``classifier_two_sample_test``; their plots are in
+:mod:`bpt.plotting`, the toy models with known truth in :mod:`bpt.toys`.
 """
 try:
     from ._core import _common  # noqa: F401
@@ -19,22 +20,24 @@ except ImportError as exc:  # pragma: no cover - depends on how the package was 
 
 from .coefficients import coefficients_from_derivatives, coefficients_from_weights
 from .export import load, log_ratio_function, save, to_onnx
-from .fractions import ProcessFractions, fraction_information, plot_reliability
+from .fractions import ProcessFractions, fraction_information
 from .information import BoostedInformationTree
 from .model_selection import BasePointKFold
 from .interpolation import FactorizedInterpolation, code4_coefficients, code4_log_factor
 from .parametric import BoostedParametricTree
 from .parametrization import Parametrization
+from .plotting import plot_closure, plot_reliability, plot_two_sample
+from .training import TrainingJob, fit_surrogates
 from .validation import (classifier_two_sample_test, closure_test, compare_parametrizations,
-                         plot_closure,
-                         plot_two_sample, weight_closure_test, weighted_auc)
+                         weight_closure_test, weight_two_sample_test, weighted_auc)
 from . import toys
 
 __all__ = ["BasePointKFold", "BoostedInformationTree", "BoostedParametricTree", "FactorizedInterpolation",
-           "Parametrization", "ProcessFractions", "classifier_two_sample_test",
+           "Parametrization", "ProcessFractions", "TrainingJob", "fit_surrogates", "classifier_two_sample_test",
            "closure_test", "code4_coefficients", "compare_parametrizations", "code4_log_factor",
            "coefficients_from_derivatives", "coefficients_from_weights", "fraction_information",
            "load",
            "log_ratio_function", "plot_closure", "plot_reliability", "plot_two_sample",
-           "save", "to_onnx", "toys", "weight_closure_test", "weighted_auc"]
+           "save", "to_onnx", "toys", "weight_closure_test", "weight_two_sample_test",
+           "weighted_auc"]
 __version__ = "0.1.0"

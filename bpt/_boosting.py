@@ -6,22 +6,23 @@ A concrete estimator turns its inputs into per-event statistics and a criterion,
 import functools
 import time
 import warnings
-from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._binning import STRATEGIES as BIN_STRATEGIES
 from ._binning import BinMapper
 from ._core._histogram import HistogramBuilder
 from ._core._update import update_leaves
 from ._ensemble import TreeEnsemble
 from ._grower import TreeGrower
+from ._hyperparameters import Interval, Options, check_hyperparameters
 from ._statistics import EventStatistics
 from ._stopping import StoppingMonitor, validation_split
 from ._threads import effective_n_threads
-from ._validation import validate_features
+from ._input import validate_features
 from .parametrization import Parametrization
 
 # Early stopping is switched on by early_stopping="auto" above this many events.
@@ -46,8 +47,123 @@ def atomic_fit(fit_method):
     return fit
 
 
+class _Validation:
+    """The held-out events of early stopping, their predictions and the stopping rule."""
+
+    def __init__(self, targets, binned, baseline, monitor):
+        self.targets = targets
+        self.binned = binned
+        self.predictions = np.tile(baseline, (binned.shape[1], 1))
+        self.event_losses = np.empty(binned.shape[1])
+        self.monitor = monitor
+        self.norm = monitor.norm
+
+
+class _BoostingRun:
+    """The state of one fit between trees: training events, their predictions and
+    statistics, the ensemble and the loss curves.
+
+    The criterion declares how the statistics follow the predictions (see
+    ``bpt._core._criterion``): an affine update per leaf, or a refresh from the targets. The
+    baseline is applied as a tree of one leaf covering every event, so both modes start the
+    same way as they continue.
+    """
+
+    def __init__(self, criterion, targets, binned, bin_mapper, baseline, weight_scale,
+                 validation, track_loss, tree_limits, n_threads):
+        self.criterion = criterion
+        self.binned = binned
+        self.bin_mapper = bin_mapper
+        self.weight_scale = weight_scale
+        self.n_threads = n_threads
+        self.refresh = criterion.refreshes_statistics
+        # Losses cost about as much as growing a tree: computed only when early stopping or
+        # verbose output needs them.
+        self.track_loss = track_loss
+        n_train = binned.shape[1]
+        if self.refresh:
+            # Newton statistics, recomputed from the (untouched) targets after every tree.
+            self.targets = targets
+            self.statistics = EventStatistics(criterion.n_stats,
+                                              dense=np.zeros((n_train, criterion.n_stats)))
+        else:
+            # The statistics are the targets, updated in place; the loss needs the originals.
+            self.targets = targets.copy() if track_loss else None
+            self.statistics = targets
+        self.predictions = (np.zeros((n_train, criterion.n_values))
+                            if track_loss or self.refresh else None)
+        self.targets_norm = targets.sums()[0]
+        self.ensemble = TreeEnsemble(baseline)
+        self.validation = validation
+        self.train_loss, self.validation_loss = [], []
+        self._apply_leaves(np.arange(n_train, dtype=np.int32), np.array([0], dtype=np.int32),
+                           np.array([n_train], dtype=np.int32), baseline[None, :])
+        # The histograms read the statistics that the updates change in place.
+        builder = HistogramBuilder(binned, *self.statistics.arrays(), self.statistics.n_stats,
+                                   bin_mapper.n_bins, n_threads)
+        self.grower = TreeGrower(binned, builder, criterion, bin_mapper, **tree_limits,
+                                 n_threads=n_threads)
+
+    def add_tree(self, tree, learning_rate):
+        """Shrink a grown tree, update predictions and statistics, add it to the ensemble."""
+        tree.values[:] *= learning_rate
+        with np.errstate(over="ignore"):   # gains in units of the weights given
+            tree.nodes["gain"] *= self.weight_scale
+        self._apply_leaves(self.grower.sample_indices, tree.leaf_starts, tree.leaf_stops,
+                           tree.leaf_values)
+        self.ensemble.append(tree.nodes, tree.values)
+        if self.validation is not None:
+            self.ensemble.add_tree_binned(self.ensemble.n_trees - 1, self.validation.binned,
+                                          self.bin_mapper.missing_bin,
+                                          self.validation.predictions, self.n_threads)
+
+    def _apply_leaves(self, sample_indices, leaf_starts, leaf_stops, leaf_values):
+        """Add the leaf values to the predictions and bring the statistics up to date."""
+        if self.refresh:
+            scale = shift = None
+        else:
+            scale, shift = self.criterion.leaf_update(leaf_values)
+        update_leaves(sample_indices, leaf_starts, leaf_stops,
+                      np.ascontiguousarray(leaf_values), scale, shift, self.predictions,
+                      *self.statistics.arrays(), self.n_threads)
+        if self.refresh:
+            self.criterion.refresh(self.statistics.dense, self.targets.dense,
+                                   self.predictions, self.n_threads)
+
+    def record_losses(self):
+        """Append the current losses (when tracked); True when early stopping says stop."""
+        if not self.track_loss:
+            return False
+        self.train_loss.append(self.criterion.total_loss(*self.targets.arrays(),
+                                                         self.predictions, self.n_threads)
+                               / self.targets_norm)
+        if self.validation is None:
+            return False
+        validation = self.validation
+        self.criterion.event_losses(*validation.targets.arrays(), validation.predictions,
+                                    validation.event_losses, self.n_threads)
+        self.validation_loss.append(validation.event_losses.sum() / validation.norm)
+        return validation.monitor.update(len(self.validation_loss) - 1,
+                                         validation.event_losses)
+
+
 class BaseBoostedTree(BaseEstimator):
     """Hyper-parameters, fitting loop and prediction shared by the boosted trees."""
+
+    _hyperparameter_constraints = {
+        "n_estimators": [Interval(1, integer=True)],
+        "learning_rate": [Interval(0, open_low=True)],
+        "max_depth": [None, Interval(1, integer=True)],
+        "max_leaf_nodes": [None, Interval(2, integer=True)],
+        "min_samples_leaf": [Interval(1, integer=True)],
+        "min_weight_leaf": [Interval(0)],
+        "max_bins": [Interval(2, 255, integer=True)],
+        "bin_strategy": [Options(BIN_STRATEGIES)],
+        "early_stopping": [Options(("auto", True, False))],
+        "validation_fraction": [Interval(0, 1, open_low=True, open_high=True)],
+        "n_iter_no_change": [Interval(1, integer=True)],
+        "tol": [Interval(0)],
+    }
 
     def __init__(self, parametrization="quadratic", *, parameter_names=None, n_estimators=100,
                  learning_rate=0.2, max_depth=3, max_leaf_nodes=None, min_samples_leaf=50,
@@ -81,12 +197,37 @@ class BaseBoostedTree(BaseEstimator):
         ----------
         X : ndarray (n_samples, n_features), validated
         statistics : EventStatistics
-            Owned by the fit: updated in place.
+            The per-event targets. Owned by the fit: normalized in place.
         make_criterion : callable
-            ``make_criterion(train_statistics, min_weight)`` returns the Criterion;
-            ``min_weight`` (n_stats,) is the admissibility bound per statistic.
+            ``make_criterion(min_weight)`` returns the Criterion; ``min_weight`` (n_stats,)
+            is the admissibility bound per statistic.
         """
         self._check_hyperparameters()
+        run = self._start_boosting(X, statistics, make_criterion)
+        for iteration in range(1, self.n_estimators + 1):
+            tic = time.perf_counter()
+            tree = run.grower.grow()
+            if tree is None:
+                warnings.warn(f"boosting stopped after {iteration - 1} trees: the residual "
+                              "weight of some statistic is no longer positive", RuntimeWarning)
+                break
+            if tree.nodes.size == 1:
+                break  # no admissible split: every further tree would be a single leaf
+            run.add_tree(tree, self.learning_rate)
+            stop = run.record_losses()
+            if self.verbose:
+                print(f"[{iteration:>4}/{self.n_estimators}] {tree.leaves.size:>3} leaves, "
+                      f"train loss {run.train_loss[-1]:.6g}"
+                      + (f", validation loss {run.validation_loss[-1]:.6g}"
+                         if run.validation is not None else "")
+                      + f", {time.perf_counter() - tic:.3f} s")
+            if stop:
+                break
+        return self._finish_boosting(run)
+
+    def _start_boosting(self, X, statistics, make_criterion):
+        """Split, bin, build the criterion and fit the baseline: the state before the first
+        tree."""
         # Leaf values and splits do not depend on the scale of the weights; bounds on them do.
         weight_scale = statistics.normalize()
         n_threads = effective_n_threads(self.n_jobs)
@@ -94,121 +235,53 @@ class BaseBoostedTree(BaseEstimator):
         early_stopping = self._early_stopping_enabled(X.shape[0])
         if early_stopping:
             train_rows, val_rows = self._validation_split(X, statistics, rng)
-            train, validation = statistics.take(train_rows), statistics.take(val_rows)
+            targets, validation = statistics.take(train_rows), statistics.take(val_rows)
         else:
-            train_rows, val_rows, train, validation = None, None, statistics, None
+            train_rows, val_rows, targets, validation = None, None, statistics, None
 
         # X is binned once, row by row in the order of the split: neither part is copied.
         bin_mapper = BinMapper(self.max_bins, self.bin_strategy, random_state=rng.randint(2**31),
                                n_threads=n_threads).fit(X, train_rows)
         binned = bin_mapper.transform(X, train_rows)
         binned_val = bin_mapper.transform(X, val_rows) if early_stopping else None
-        del train_rows, val_rows
 
-        root_sums = train.sums()
+        root_sums = targets.sums()
         min_weight = np.maximum(self.min_weight_leaf / weight_scale,
                                 RELATIVE_WEIGHT_TOLERANCE * np.abs(root_sums))
-        criterion = make_criterion(train, min_weight)
+        criterion = make_criterion(min_weight)
         baseline = criterion.baseline(root_sums)
         if not np.all(np.isfinite(baseline)):
             raise ValueError("the fit of the whole training set is not finite; check that "
                              "every statistic has a positive total weight")
-        # Losses cost about as much as growing a tree: computed only when early stopping or
-        # verbose output needs them. A refreshing criterion recomputes its statistics from
-        # the targets and the predictions after every tree.
-        track_loss = early_stopping or self.verbose > 0
-        refresh = criterion.refreshes_statistics
-        targets = train.copy() if (track_loss or refresh) else None
-        n_train, n_values = binned.shape[1], criterion.n_values
-        predictions = np.zeros((n_train, n_values)) if (track_loss or refresh) else None
-        if refresh:
-            predictions[:] = baseline
-            train = EventStatistics(criterion.n_stats, dense=criterion.working_statistics(
-                targets.dense, predictions, n_threads))
-        else:
-            everything = np.arange(n_train, dtype=np.int32)
-            self._apply_leaves(criterion, everything, np.array([0], dtype=np.int32),
-                               np.array([n_train], dtype=np.int32), baseline[None, :],
-                               predictions, train, n_threads)
-        ensemble = TreeEnsemble(baseline)
-        builder = HistogramBuilder(binned, *train.arrays(), train.n_stats, bin_mapper.n_bins,
-                                   n_threads)
-        grower = TreeGrower(binned, builder, criterion, bin_mapper, self.max_depth,
-                            self.max_leaf_nodes, self.min_samples_leaf, n_threads)
-        train_loss, val_loss = [], []
         if early_stopping:
-            val_predictions = np.tile(baseline, (binned_val.shape[1], 1))
-            val_norm = validation.sums()[0]
-            val_event_losses = np.empty(binned_val.shape[1])
-            monitor = StoppingMonitor(self.n_iter_no_change, self.tol, val_norm)
-
-        def record_losses():
-            train_loss.append(criterion.total_loss(*targets.arrays(), predictions, n_threads)
-                              / targets_norm)
-            if early_stopping:
-                criterion.event_losses(*validation.arrays(), val_predictions,
-                                       val_event_losses, n_threads)
-                val_loss.append(val_event_losses.sum() / val_norm)
-                return monitor.update(len(val_loss) - 1, val_event_losses)
-            return False
-
-        if track_loss:
-            targets_norm = targets.sums()[0]
-            record_losses()
+            validation = _Validation(validation, binned_val, baseline, StoppingMonitor(
+                self.n_iter_no_change, self.tol, validation.sums()[0]))
+        tree_limits = dict(max_depth=self.max_depth, max_leaf_nodes=self.max_leaf_nodes,
+                           min_samples_leaf=self.min_samples_leaf)
+        run = _BoostingRun(criterion, targets, binned, bin_mapper, baseline, weight_scale,
+                           validation, track_loss=early_stopping or self.verbose > 0,
+                           tree_limits=tree_limits, n_threads=n_threads)
+        run.record_losses()
         if self.verbose:
-            print(f"{type(self).__name__}: {n_train} training events, {X.shape[1]} features, "
-                  f"{train.n_stats} statistics, {n_values} terms"
+            print(f"{type(self).__name__}: {binned.shape[1]} training events, {X.shape[1]} "
+                  f"features, {criterion.n_stats} statistics, {criterion.n_values} terms"
                   + (f", {binned_val.shape[1]} validation events" if early_stopping else ""))
+        return run
 
-        for iteration in range(1, self.n_estimators + 1):
-            tic = time.perf_counter()
-            tree = grower.grow()
-            if tree is None:
-                warnings.warn(f"boosting stopped after {iteration - 1} trees: the residual "
-                              "weight of some statistic is no longer positive", RuntimeWarning)
-                break
-            nodes, values, leaves, leaf_starts, leaf_stops = tree
-            if nodes.size == 1:
-                break  # no admissible split: every further tree would be a single leaf
-            values *= self.learning_rate
-            with np.errstate(over="ignore"):   # gains in units of the weights given
-                nodes["gain"] *= weight_scale
-            self._apply_leaves(criterion, grower.sample_indices, leaf_starts, leaf_stops,
-                               values[leaves], predictions, train, n_threads)
-            if refresh:
-                criterion.refresh(train.dense, targets.dense, predictions, n_threads)
-            ensemble.append(nodes, values)
-            if early_stopping:
-                ensemble.add_tree_binned(ensemble.n_trees - 1, binned_val,
-                                         bin_mapper.missing_bin, val_predictions, n_threads)
-            stop = record_losses() if track_loss else False
-            if self.verbose:
-                print(f"[{iteration:>4}/{self.n_estimators}] {leaves.size:>3} leaves, "
-                      f"train loss {train_loss[-1]:.6g}"
-                      + (f", validation loss {val_loss[-1]:.6g}" if early_stopping else "")
-                      + f", {time.perf_counter() - tic:.3f} s")
-            if stop:
-                break
-
-        if early_stopping:
-            ensemble.truncate(monitor.n_keep)
-            if self.verbose and monitor.n_keep < len(val_loss) - 1:
+    def _finish_boosting(self, run):
+        """Keep the trees early stopping chose and set the fitted attributes."""
+        if run.validation is not None:
+            monitor = run.validation.monitor
+            run.ensemble.truncate(monitor.n_keep)
+            if self.verbose and monitor.n_keep < len(run.validation_loss) - 1:
                 print(f"early stopping: kept {monitor.n_keep} trees; the validation loss of "
                       f"the next {monitor.n_worse} was significantly above its minimum")
-        self._ensemble = ensemble
-        self.bin_mapper_ = bin_mapper
-        self.n_iter_ = ensemble.n_trees
-        self.train_loss_ = np.asarray(train_loss)
-        self.validation_loss_ = np.asarray(val_loss)
+        self._ensemble = run.ensemble
+        self.bin_mapper_ = run.bin_mapper
+        self.n_iter_ = run.ensemble.n_trees
+        self.train_loss_ = np.asarray(run.train_loss)
+        self.validation_loss_ = np.asarray(run.validation_loss)
         return self
-
-    @staticmethod
-    def _apply_leaves(criterion, sample_indices, leaf_starts, leaf_stops, leaf_values,
-                      predictions, statistics, n_threads):
-        scale, shift = criterion.leaf_update(leaf_values)
-        update_leaves(sample_indices, leaf_starts, leaf_stops,
-                      np.ascontiguousarray(leaf_values), scale, shift, predictions,
-                      *statistics.arrays(), n_threads)
 
     def _early_stopping_enabled(self, n_samples):
         if self.early_stopping == "auto":
@@ -223,38 +296,15 @@ class BaseBoostedTree(BaseEstimator):
         return train_rows.astype(np.int32), val_rows.astype(np.int32)
 
     def _check_hyperparameters(self):
-        def check(name, ok, expected):
-            if not ok:
-                raise ValueError(f"{name} must be {expected}, got {getattr(self, name)!r}")
+        check_hyperparameters(self, self._hyperparameter_constraints)
 
-        def is_int(v, low):
-            return isinstance(v, Integral) and not isinstance(v, bool) and v >= low
-
-        check("n_estimators", is_int(self.n_estimators, 1), "an integer >= 1")
-        check("learning_rate", isinstance(self.learning_rate, Real) and self.learning_rate > 0,
-              "a positive number")
-        check("max_depth", self.max_depth is None or is_int(self.max_depth, 1),
-              "None or an integer >= 1")
-        check("max_leaf_nodes", self.max_leaf_nodes is None or is_int(self.max_leaf_nodes, 2),
-              "None or an integer >= 2")
-        check("min_samples_leaf", is_int(self.min_samples_leaf, 1), "an integer >= 1")
-        check("min_weight_leaf", isinstance(self.min_weight_leaf, Real)
-              and self.min_weight_leaf >= 0, "a non-negative number")
-        check("max_bins", is_int(self.max_bins, 2) and self.max_bins <= 255,
-              "an integer between 2 and 255")
-        check("early_stopping", self.early_stopping in ("auto", True, False),
-              "'auto', True or False")
-        check("validation_fraction", isinstance(self.validation_fraction, Real)
-              and 0 < self.validation_fraction < 1, "a number between 0 and 1")
-        check("n_iter_no_change", is_int(self.n_iter_no_change, 1), "an integer >= 1")
-        check("tol", isinstance(self.tol, Real) and self.tol >= 0, "a non-negative number")
-
-    def _resolve_parametrization(self, n_params, data_names=None):
+    def _resolve_parametrization(self, n_params=None, data_names=None, n_terms=None):
         """The parametrization, its parameters named by ``parameter_names`` or else by the
-        data (the columns of a nu DataFrame)."""
+        data (the columns of a nu DataFrame); ``n_params`` and ``n_terms`` are what the data
+        say, if they say it."""
         names = self.parameter_names if self.parameter_names is not None else data_names
         self.parametrization_ = Parametrization.from_spec(self.parametrization, n_params,
-                                                          names)
+                                                          names, n_terms)
         return self.parametrization_
 
     # ----------------------------------------------------------------------- input checks
@@ -264,7 +314,10 @@ class BaseBoostedTree(BaseEstimator):
 
     # ------------------------------------------------------------------------- prediction
 
-    def _predict_terms(self, X):
+    def predict(self, X):
+        """Per-event coefficients of the terms, shape (n_samples, n_terms): Delta_A(x) of
+        the log ratio for a BoostedParametricTree, t_A(x) of the ratio for a
+        BoostedInformationTree."""
         check_is_fitted(self, "_ensemble")
         X = self._validate_X(X, reset=False)
         return self._ensemble.predict(X, effective_n_threads(self.n_jobs))

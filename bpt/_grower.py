@@ -8,12 +8,41 @@ search.
 """
 import heapq
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
 from ._core._common import NODE_DTYPE
 from ._core._partition import partition
 from ._core._splitting import find_node_split
+
+
+@dataclass(frozen=True)
+class GrownTree:
+    """One tree as grown, before shrinkage.
+
+    Attributes
+    ----------
+    nodes : ndarray of NODE_DTYPE, shape (n_nodes,)
+        Child indices relative to this tree.
+    values : ndarray, shape (n_nodes, n_values)
+        Unshrunk closed-form node values.
+    leaves : ndarray of intp, shape (n_leaves,)
+        Node index of each leaf.
+    leaf_starts, leaf_stops : ndarray of int32, shape (n_leaves,)
+        The events of leaf ``l`` are ``sample_indices[leaf_starts[l]:leaf_stops[l]]`` of the
+        grower.
+    """
+    nodes: np.ndarray
+    values: np.ndarray
+    leaves: np.ndarray
+    leaf_starts: np.ndarray
+    leaf_stops: np.ndarray
+
+    @property
+    def leaf_values(self):
+        """Values of the leaves, shape (n_leaves, n_values)."""
+        return self.values[self.leaves]
 
 
 class _Node:
@@ -63,10 +92,7 @@ class TreeGrower:
 
         Returns
         -------
-        None if the root is not admissible, else ``(nodes, values, leaves, leaf_starts,
-        leaf_stops)``: the tree as NODE_DTYPE array and (n_nodes, n_values) unshrunk
-        values, the node index of each leaf, and each leaf's range in
-        ``self.sample_indices``.
+        GrownTree, or None if the root is not admissible.
         """
         n_samples = self.sample_indices.size
         self.sample_indices[:] = np.arange(n_samples, dtype=np.int32)
@@ -94,20 +120,21 @@ class TreeGrower:
         split = find_node_split(self.criterion, node.histogram, node.sums,
                                 self.bin_mapper.n_bins_non_missing_, self.bin_mapper.missing_bin,
                                 self.min_samples_leaf, self.n_threads)
-        if split is not None and split[0] > 0:
+        if split is not None and split.gain > 0:
             node.split = split
             # The counter breaks gain ties in creation order and keeps nodes uncompared.
-            heapq.heappush(queue, (-split[0], next(self._order), node))
+            heapq.heappush(queue, (-split.gain, next(self._order), node))
         else:
             node.histogram = None
 
     def _split(self, node, queue):
-        _, feature, bin_threshold, missing_left, left_sums, right_sums = node.split
-        middle = partition(self.sample_indices, node.start, node.stop, self.binned[feature],
-                           bin_threshold, missing_left, self.bin_mapper.missing_bin,
+        split = node.split
+        middle = partition(self.sample_indices, node.start, node.stop,
+                           self.binned[split.feature_idx], split.bin_threshold,
+                           split.missing_go_to_left, self.bin_mapper.missing_bin,
                            self._buffer, self.n_threads)
-        left = _Node(node.depth + 1, node.start, middle, left_sums)
-        right = _Node(node.depth + 1, middle, node.stop, right_sums)
+        left = _Node(node.depth + 1, node.start, middle, split.left_sums)
+        right = _Node(node.depth + 1, middle, node.stop, split.right_sums)
         node.children = (left, right)
         to_search = [child for child in (left, right) if self._can_split(child)]
         if to_search:
@@ -129,26 +156,27 @@ class TreeGrower:
         for index, node in enumerate(all_nodes):
             node.index = index
         nodes = np.zeros(len(all_nodes), dtype=NODE_DTYPE)
-        values = np.empty((len(all_nodes), self.criterion.n_values))
+        values = self.criterion.values(np.array([node.sums[:-1] for node in all_nodes]))
         leaves, leaf_starts, leaf_stops = [], [], []
         for node in all_nodes:
             record = nodes[node.index]
             record["count"] = node.count
             record["depth"] = node.depth
-            values[node.index] = self.criterion.value(node.sums[:-1])
             if node.children is None:
                 record["is_leaf"] = 1
                 leaves.append(node.index)
                 leaf_starts.append(node.start)
                 leaf_stops.append(node.stop)
                 continue
-            gain, feature, bin_threshold, missing_left, _, _ = node.split
-            record["feature_idx"] = feature
-            record["bin_threshold"] = bin_threshold
-            record["threshold"] = self.bin_mapper.split_threshold(feature, bin_threshold)
-            record["missing_go_to_left"] = missing_left
-            record["gain"] = gain
+            split = node.split
+            record["feature_idx"] = split.feature_idx
+            record["bin_threshold"] = split.bin_threshold
+            record["threshold"] = self.bin_mapper.split_threshold(split.feature_idx,
+                                                                  split.bin_threshold)
+            record["missing_go_to_left"] = split.missing_go_to_left
+            record["gain"] = split.gain
             record["left"] = node.children[0].index
             record["right"] = node.children[1].index
-        return (nodes, values, np.array(leaves, dtype=np.intp), np.array(leaf_starts, dtype=np.int32),
-                np.array(leaf_stops, dtype=np.int32))
+        return GrownTree(nodes, values, np.array(leaves, dtype=np.intp),
+                         np.array(leaf_starts, dtype=np.int32),
+                         np.array(leaf_stops, dtype=np.int32))

@@ -12,8 +12,8 @@ from math import factorial
 
 import numpy as np
 
-from ._validation import as_rows, real_array
-from .parametrization import Parametrization
+from ._input import as_rows, real_array
+from .parametrization import Parametrization, nominal_points
 
 
 def coefficients_from_weights(weights, theta_points, parametrization="quadratic",
@@ -50,7 +50,7 @@ def coefficients_from_weights(weights, theta_points, parametrization="quadratic"
                          "theta_points")
     parametrization = Parametrization.from_spec(parametrization, n_params=points.shape[1],
                                                 param_names=parameter_names)
-    is_reference = (points == 0).all(axis=1)
+    is_reference = nominal_points(points)
     if not is_reference.any():
         raise ValueError("theta_points must include the reference point theta = 0")
     reference = int(np.flatnonzero(is_reference)[0])

@@ -1,6 +1,6 @@
 """Calibrated process fractions g_p(x) = dsigma_p(x) / sum_q dsigma_q(x) from a classifier.
 
-The mixture model of the likelihood (DESIGN section 9) weighs every process by its share of
+The mixture model of the likelihood (:mod:`bpt.likelihood`) weighs every process by its share of
 the differential cross section at the reference point. For simulated events it is known;
 for observed events it is estimated by a multiclass classifier trained on the simulated
 processes with weights scaled to the expected yields (so that the class priors are the
@@ -18,7 +18,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._validation import check_weights, require_target
+from ._input import check_weights, require_target
 
 CALIBRATIONS = ("staged", "isotonic", None)
 
@@ -262,7 +262,7 @@ class ProcessFractions(ClassifierMixin, BaseEstimator):
         -------
         Reliability
             Per-process curves, expected calibration errors and the Brier score; ``print``
-            it for a summary, :func:`plot_reliability` to draw it.
+            it for a summary, :func:`bpt.plotting.plot_reliability` to draw it.
         """
         check_is_fitted(self, "classifier_")
         X = self._validate_X(X)
@@ -563,56 +563,3 @@ def _reliability_curve(process, predicted, is_process, weights, n_bins, strategy
     chi2 = float(np.sum(((observed - mean_predicted)[nonzero] / error[nonzero]) ** 2))
     return ReliabilityCurve(process, mean_predicted[filled], observed[filled], error[filled],
                             weight[filled], ece, chi2)
-
-
-def plot_reliability(reliability, ax=None, labels=None, process_names=None):
-    """Draw the calibration curves: observed vs predicted fraction, one curve per process.
-
-    Parameters
-    ----------
-    reliability : Reliability or sequence of Reliability
-        Several (e.g. uncalibrated and calibrated) are drawn on the same axes, the later
-        ones solid.
-    ax : matplotlib Axes, optional
-    labels : list of str, optional
-        A label per Reliability; default "calibrated" / "uncalibrated".
-    process_names : dict or list of str, optional
-        Legend names of the processes: ``{label: name}``, or one name per process in the
-        order of the curves (``ProcessFractions.classes_``). Default the class labels.
-
-    Returns
-    -------
-    matplotlib Figure
-    """
-    import matplotlib.pyplot as plt
-
-    results = [reliability] if isinstance(reliability, Reliability) else list(reliability)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 5.5), layout="constrained")
-    else:
-        fig = ax.figure
-    ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls=":", label="perfect calibration")
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for k, result in enumerate(results):
-        tag = (labels[k] if labels is not None
-               else ("calibrated" if result.calibrated else "uncalibrated"))
-        style = "-" if k == len(results) - 1 else "--"
-        for c, curve in enumerate(result.curves):
-            ax.errorbar(curve.predicted, curve.observed, yerr=curve.error, ls=style,
-                        marker="o", ms=3, color=colors[c % len(colors)],
-                        label=f"{_process_name(curve.process, c, process_names)} ({tag}, "
-                              f"ECE {curve.ece:.3f})")
-    ax.set_xlabel("predicted fraction $g_p(x)$")
-    ax.set_ylabel("observed fraction")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize="small")
-    return fig
-
-
-def _process_name(label, position, names):
-    if names is None:
-        return str(label)
-    if isinstance(names, dict):
-        return str(names.get(label, label))
-    return str(names[position])

@@ -3,11 +3,11 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._boosting import BaseBoostedTree, atomic_fit
+from ._hyperparameters import Options
 from ._core._information_criterion import (CrossEntropyInformationCriterion,
                                            SquaredErrorInformationCriterion)
 from ._statistics import EventStatistics
-from ._validation import as_rows, check_weights, require_target
-from .parametrization import Parametrization
+from ._input import as_rows, check_weights, require_target
 
 LOSSES = ("squared_error", "cross_entropy")
 _T = "t, the ratio coefficients of each event"
@@ -68,6 +68,9 @@ bin_mapper_
     (3,)
     """
 
+    _hyperparameter_constraints = {**BaseBoostedTree._hyperparameter_constraints,
+                              "loss": [Options(LOSSES)]}
+
     def __init__(self, parametrization="quadratic", *, base_points=None, loss="squared_error",
                  parameter_names=None, n_estimators=100, learning_rate=0.2, max_depth=3,
                  max_leaf_nodes=None, min_samples_leaf=50, min_weight_leaf=0.0, max_bins=255,
@@ -118,26 +121,19 @@ bin_mapper_
                 raise ValueError(f"the total yield at base point {self.base_points_[p]} is "
                                  f"{yields[p]:.6g}; the cross-entropy loss needs positive "
                                  "yields at every base point")
-
-        def make_criterion(train, min_weight):
-            return self._criterion(point_terms, min_weight)
-
-        return self._boost(X, statistics, make_criterion)
+        return self._boost(X, statistics,
+                           lambda min_weight: self._criterion(point_terms, min_weight))
 
     def _resolve_model(self, n_terms):
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        n_params = len(self.parameter_names) if self.parameter_names is not None else None
-        if self.base_points is not None:
-            points = as_rows(self.base_points, "base_points")
-            n_params = points.shape[1]
-        self.parametrization_ = Parametrization.from_spec(
-            self.parametrization, n_params=n_params, param_names=self.parameter_names,
-            n_terms=n_terms)
+        """The parametrization and the base points; returns the term values at the points."""
         if self.base_points is None:
-            points = default_base_points(self.parametrization_.n_params)
+            parametrization = self._resolve_parametrization(n_terms=n_terms)
+            points = default_base_points(parametrization.n_params)
+        else:
+            points = as_rows(self.base_points, "base_points")
+            parametrization = self._resolve_parametrization(points.shape[1], n_terms=n_terms)
         self.base_points_ = points
-        return self.parametrization_.design_matrix(points, "base points")
+        return parametrization.design_matrix(points, "base points")
 
     def _criterion(self, point_terms, min_weight):
         if self.loss == "cross_entropy":
@@ -146,21 +142,17 @@ bin_mapper_
                   else point_terms.T @ point_terms)
         return SquaredErrorInformationCriterion(metric, min_weight)
 
-    def predict(self, X):
-        """Coefficients t_A(x), shape (n_samples, n_terms)."""
-        return self._predict_terms(X)
-
     def predict_ratio(self, X, theta):
         """r(x|theta) = 1 + m(theta) . t(x): shape (n_samples,) for one point theta
         (n_params,), (n_samples, m) for m points."""
         terms = self._term_values(theta, "theta")
-        return 1.0 + self._predict_terms(X) @ terms.T
+        return 1.0 + self.predict(X) @ terms.T
 
     def score(self, X, y, sample_weight=None):
         """Minus the loss per unit of weight on events with coefficients ``y``; higher is
         better."""
         check_is_fitted(self, "_ensemble")
-        prediction = self._predict_terms(X)
+        prediction = self.predict(X)
         t = as_rows(require_target(self, y, _T), "y (t)", prediction.shape[0])
         if t.shape[1] != prediction.shape[1]:
             raise ValueError(f"y (t) has {t.shape[1]} columns, the model {prediction.shape[1]} "

@@ -24,9 +24,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import as_rows, check_weights, require_target
+from ._input import as_rows, check_weights, require_target
 from .parametric import BoostedParametricTree
-from .parametrization import _format_point
+from .parametrization import _format_point, as_points, nominal_points
 
 _ORDER = 6
 
@@ -274,13 +274,13 @@ class FactorizedInterpolation(BaseEstimator):
         weights = check_weights(sample_weight, X.shape[0])
         n_params = nu.shape[1]
         template = BoostedParametricTree("quadratic") if self.estimator is None else self.estimator
-        nominal = (nu == 0).all(axis=1)
+        nominal = nominal_points(nu)
         if not nominal.any():
             raise ValueError("no nominal base point: some events must be simulated at nu = 0")
         others_zero = [np.delete(nu, p, axis=1) for p in range(n_params)]
         self.estimators_, self.variations_ = [], []
         for p in range(n_params):
-            on_axis = (others_zero[p] == 0).all(axis=1)
+            on_axis = nominal_points(others_zero[p])   # nominal in the other nuisances
             up, down = on_axis & (nu[:, p] == 1), on_axis & (nu[:, p] == -1)
             # + 0.0 turns -0 into 0 in the message.
             missing = [_format_point(s * np.eye(n_params)[p] + 0.0)
@@ -371,7 +371,9 @@ class FactorizedInterpolation(BaseEstimator):
     def predict_log_ratio(self, X, nu):
         """log r(x|nu): shape (n_samples,) for one point nu (n_params,), (n_samples, m) for m."""
         check_is_fitted(self, "variations_")
-        points, single = _as_points(nu, self.n_params_)
+        points, single = as_points(nu, self.n_params_, "nu")
+        if not np.isfinite(points).all():
+            raise ValueError("nu contains NaN or infinite values")
         log_up, log_down = self.log_variations(X)
         total = np.zeros((log_up.shape[0], points.shape[0]))
         for p in range(self.n_params_):
@@ -402,21 +404,3 @@ def _parse_variation(entry, p, n_params):
     raise TypeError(f"variation {p} must be a surrogate with predict_log_ratio, "
                     "(surrogate, up_point, down_point) or (log_up, log_down) callables; got "
                     f"{entry!r}")
-
-
-def _as_points(nu, n_params):
-    """Points as (m, n_params) and whether a single point was given, as for the BPT."""
-    points = np.asarray(nu, dtype=np.float64)
-    if points.ndim == 0 and n_params == 1:
-        return points.reshape(1, 1), True
-    if points.ndim == 1 and points.shape[0] == n_params:
-        single = True
-        points = points.reshape(1, -1)
-    elif points.ndim == 2 and points.shape[1] == n_params:
-        single = False
-    else:
-        raise ValueError(f"nu must have shape ({n_params},) or (m, {n_params}); got shape "
-                         f"{points.shape}")
-    if not np.isfinite(points).all():
-        raise ValueError("nu contains NaN or infinite values")
-    return points, single

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 from sklearn.model_selection._split import _BaseKFold
 
-from ._validation import named_rows
+from ._input import named_rows
 
 
 class BasePointKFold(_BaseKFold):

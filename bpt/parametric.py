@@ -4,9 +4,9 @@ import numpy as np
 from ._boosting import BaseBoostedTree, atomic_fit
 from ._core._parametric_criterion import ParametricCriterion
 from ._statistics import EventStatistics
-from ._validation import (Table, as_table, check_weights, match_columns, named_rows,
+from ._input import (Table, as_table, check_weights, match_columns, named_rows,
                           real_array, require_target)
-from .parametrization import _format_point
+from .parametrization import _format_point, nominal_points
 
 _NU = "nu, the base point of each event"
 # Labelled events come from a few base points: more distinct points than MAX_BASE_POINTS,
@@ -293,20 +293,13 @@ Parametrization, default="quadratic"
         parametrization = self._resolve_parametrization(points.shape[1], point_names)
         design = parametrization.design_matrix(points[1:], "non-nominal base points")
         self.base_points_ = points
-
-        def make_criterion(train, min_weight):
-            return ParametricCriterion(design, min_weight)
-
-        return self._boost(X, statistics, make_criterion)
-
-    def predict(self, X):
-        """Coefficients Delta_A(x) of the log ratio, shape (n_samples, n_terms)."""
-        return self._predict_terms(X)
+        return self._boost(X, statistics,
+                           lambda min_weight: ParametricCriterion(design, min_weight))
 
     def predict_log_ratio(self, X, nu):
         """log r(x|nu): shape (n_samples,) for one point nu (n_params,), (n_samples, m) for m."""
         terms = self._term_values(nu, "nu")
-        return self._predict_terms(X) @ terms.T
+        return self.predict(X) @ terms.T
 
     def predict_ratio(self, X, nu):
         """r(x|nu) = exp(log r(x|nu)), same shapes as :meth:`predict_log_ratio`."""
@@ -319,7 +312,7 @@ Parametrization, default="quadratic"
         nominal point must be present; the points need not be the training points).
         Higher is better.
         """
-        terms = self._predict_terms(X)
+        terms = self.predict(X)
         statistics, points, _ = self._labelled_events(terms, y, sample_weight)
         if points.shape[0] < 2:
             raise ValueError("score needs events at the nominal point and at least one other "
@@ -353,13 +346,13 @@ def _group_by_point(nu):
 
 def _nominal_first(points):
     """Order of the base points with the nominal point nu = 0 first."""
-    nominal = np.flatnonzero((points == 0).all(axis=1))
+    is_nominal = nominal_points(points)
+    nominal = np.flatnonzero(is_nominal)
     if nominal.size == 0:
         raise ValueError("no nominal base point: some events must be simulated at nu = 0 "
                          f"(base points given: {[_format_point(p) for p in points[:10]]}). "
                          "In cross-validation, pass cv=bpt.BasePointKFold(...) so that "
                          "every fold holds every base point")
-    others = np.flatnonzero(~(points == 0).all(axis=1))
-    return np.concatenate([nominal, others])
+    return np.concatenate([nominal, np.flatnonzero(~is_nominal)])
 
 

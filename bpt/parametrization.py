@@ -183,15 +183,7 @@ class Parametrization:
         return int(matches[0])
 
     def _as_points(self, nu):
-        arr = np.asarray(self._ordered_by_name(nu), dtype=np.float64)
-        if arr.ndim == 0 and self.n_params == 1:
-            return arr.reshape(1, 1), True
-        if arr.ndim == 1 and arr.shape[0] == self.n_params:
-            return arr.reshape(1, -1), True
-        if arr.ndim == 2 and arr.shape[1] == self.n_params:
-            return arr, False
-        raise ValueError(f"parameter points must have shape ({self.n_params},) or "
-                         f"(m, {self.n_params}); got shape {arr.shape}")
+        return as_points(self._ordered_by_name(nu), self.n_params)
 
     def _ordered_by_name(self, nu):
         """A point given by name (a dict, a pandas Series, or a DataFrame / dict of columns
@@ -237,6 +229,25 @@ class Parametrization:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.exponents.setflags(write=False)
+
+
+def as_points(nu, n_params, name="parameter points"):
+    """Parameter points as an (m, n_params) float array, and whether a single point
+    (shape (n_params,), or a scalar for one parameter) was given."""
+    points = np.asarray(nu, dtype=np.float64)
+    if points.ndim == 0 and n_params == 1:
+        return points.reshape(1, 1), True
+    if points.ndim == 1 and points.shape[0] == n_params:
+        return points.reshape(1, -1), True
+    if points.ndim == 2 and points.shape[1] == n_params:
+        return points, False
+    raise ValueError(f"{name} must have shape ({n_params},) or (m, {n_params}); got shape "
+                     f"{points.shape}")
+
+
+def nominal_points(points):
+    """Which of the points (m, n_params) is the nominal (reference) point 0: a bool mask."""
+    return (np.asarray(points) == 0).all(axis=1)
 
 
 def _monomials(points, exponents):

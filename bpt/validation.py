@@ -7,10 +7,10 @@ nu_k. Use events that took no part in the surrogate's training: on training even
 surrogate's own fluctuations make both checks look better than they are.
 
 - :func:`closure_test`: weighted histograms in quantile bins of every feature, chi2/ndf
-  (plot: :func:`plot_closure`).
+  (plot: :func:`bpt.plotting.plot_closure`).
 - :func:`classifier_two_sample_test`: a classifier trained to separate the reweighted
   nominal sample from the varied one; its AUC on held-out events against the AUCs under
-  label permutations (plot: :func:`plot_two_sample`).
+  label permutations (plot: :func:`bpt.plotting.plot_two_sample`).
 """
 import warnings
 from typing import List, NamedTuple, Optional
@@ -22,8 +22,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from ._validation import as_rows, check_weights
-from .parametrization import _format_point
+from ._input import as_rows, check_weights
+from .parametrization import _format_point, nominal_points
 
 # Below this many held-out events in either sample the two-sample test warns: it cannot
 # reject anything.
@@ -49,7 +49,7 @@ def _labelled(X, nu, sample_weight):
     weights = check_weights(sample_weight, X.shape[0])
     points, slots = np.unique(nu, axis=0, return_inverse=True)
     slots = slots.reshape(-1)
-    nominal = np.flatnonzero((points == 0).all(axis=1))
+    nominal = np.flatnonzero(nominal_points(points))
     if nominal.size == 0:
         raise ValueError("no nominal events (nu = 0): the checks reweight the nominal sample")
     return X, weights, points, slots, int(nominal[0])
@@ -235,20 +235,7 @@ def weight_closure_test(surrogate, X, weights, nu_points, *, points=None, n_bins
     ``difference_error`` of every :class:`FeatureClosure` holds the per-bin noise.
     """
     log_ratio = _log_ratio_function(surrogate)
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-d (n_samples, n_features), got shape {X.shape}")
-    all_points = as_rows(nu_points, "nu_points")
-    weights = as_rows(weights, "weights", n_rows=X.shape[0])
-    if weights.shape[1] != all_points.shape[0]:
-        raise ValueError(f"weights has {weights.shape[1]} columns but nu_points "
-                         f"{all_points.shape[0]} base points; column k is the weight at "
-                         "nu_points[k]")
-    nominal = np.flatnonzero((all_points == 0).all(axis=1))
-    if nominal.size == 0:
-        raise ValueError("nu_points has no nominal point (nu = 0): the check reweights the "
-                         "nominal weights")
-    nominal = int(nominal[0])
+    X, weights, all_points, nominal = _weight_variation_input(X, weights, nu_points)
     columns, names = _closure_columns(X, n_bins, features, feature_names)
     w_nom = weights[:, nominal]
     results = []
@@ -261,6 +248,24 @@ def weight_closure_test(surrogate, X, weights, nu_points, *, points=None, n_bins
             _feature_closure(c, names[c], X[:, c], w_nom, w_rew, X[:, c], w_var, n_bins,
                              normalize, shared=True) for c in columns]))
     return ClosureResult(results)
+
+
+def _weight_variation_input(X, weights, nu_points):
+    """Checked (X, weights, nu_points, index of the nominal point) of the weight form."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-d (n_samples, n_features), got shape {X.shape}")
+    all_points = as_rows(nu_points, "nu_points")
+    weights = as_rows(weights, "weights", n_rows=X.shape[0])
+    if weights.shape[1] != all_points.shape[0]:
+        raise ValueError(f"weights has {weights.shape[1]} columns but nu_points "
+                         f"{all_points.shape[0]} base points; column k is the weight at "
+                         "nu_points[k]")
+    nominal = np.flatnonzero(nominal_points(all_points))
+    if nominal.size == 0:
+        raise ValueError("nu_points has no nominal point (nu = 0): the check reweights the "
+                         "nominal weights")
+    return X, weights, all_points, int(nominal[0])
 
 
 def _closure_columns(X, n_bins, features, feature_names):
@@ -310,62 +315,6 @@ def _feature_closure(column, name, x_nominal, w_nominal, w_reweighted, x_varied,
     ndf = int(filled.sum()) - (1 if normalize else 0)
     return FeatureClosure(column, name, edges, reweighted, reweighted_error, varied,
                           varied_error, plain, chi2, ndf, difference_error)
-
-
-def plot_closure(result, point=0, features=None, fig=None, units=None):
-    """Histograms of the reweighted nominal and the varied sample, with a ratio panel.
-
-    Parameters
-    ----------
-    result : ClosureResult or PointClosure
-    point : int, default=0
-        Which point of a ClosureResult.
-    features : list of int, optional
-        Positions in the result's feature list; default all.
-    fig : matplotlib Figure, optional
-    units : str or list of str, optional
-        Units of the features (one for all, or one per feature drawn), for the axis labels.
-
-    Returns
-    -------
-    matplotlib Figure
-    """
-    import matplotlib.pyplot as plt
-
-    closure = result.points[point] if isinstance(result, ClosureResult) else result
-    chosen = (closure.features if features is None
-              else [closure.features[i] for i in features])
-    if fig is None:
-        fig = plt.figure(figsize=(3.8 * len(chosen), 4.4), layout="constrained")
-    units = [units] * len(chosen) if units is None or isinstance(units, str) else list(units)
-    point_label = _point_label(closure.point)
-    grid = fig.add_gridspec(2, len(chosen), height_ratios=(3, 1), hspace=0.05)
-    for j, fc in enumerate(chosen):
-        top = fig.add_subplot(grid[0, j])
-        bottom = fig.add_subplot(grid[1, j], sharex=top)
-        centers = 0.5 * (fc.edges[1:] + fc.edges[:-1])
-        widths = np.diff(fc.edges)
-        widths = np.where(widths > 0, widths, 1.0)
-        top.stairs(fc.nominal / widths, fc.edges, color="0.6", ls=":", label="nominal")
-        top.stairs(fc.reweighted / widths, fc.edges, color="C0",
-                   label=f"nominal × r(x|{point_label})")
-        top.errorbar(centers, fc.varied / widths, yerr=fc.varied_error / widths, fmt="o",
-                     ms=3, color="k", label=f"simulated at {point_label}")
-        top.set_title(f"{fc.name}: $\\chi^2$/ndf = {fc.chi2:.1f}/{fc.ndf}", fontsize="small")
-        top.tick_params(labelbottom=False)
-        if j == 0:
-            top.set_ylabel("events / bin width")
-            top.legend(fontsize="x-small")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = fc.varied / fc.reweighted
-            error = np.sqrt(fc.varied_error ** 2 + (fc.varied * fc.reweighted_error
-                                                      / fc.reweighted) ** 2) / fc.reweighted
-        bottom.axhline(1.0, color="C0", lw=1)
-        bottom.errorbar(centers, ratio, yerr=error, fmt="o", ms=3, color="k")
-        bottom.set_xlabel(fc.name + (f" [{units[j]}]" if units[j] else ""))
-        if j == 0:
-            bottom.set_ylabel("simulated / (nominal × r)", fontsize="small")
-    return fig
 
 
 # ---------------------------------------------------------------------- two-sample test
@@ -489,13 +438,7 @@ def classifier_two_sample_test(surrogate, X, nu, sample_weight=None, *, points=N
     """
     log_ratio = _log_ratio_function(surrogate)
     X, weights, all_points, slots, nominal = _labelled(X, nu, sample_weight)
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
-    if not (isinstance(n_permutations, (int, np.integer)) and n_permutations >= 1):
-        raise ValueError(f"n_permutations must be a positive integer, got {n_permutations!r}")
-    rng = check_random_state(random_state)
-    template = (HistGradientBoostingClassifier(max_iter=100, early_stopping=False)
-                if classifier is None else classifier)
+    template, rng = _two_sample_setup(classifier, test_fraction, n_permutations, random_state)
     in_nominal = slots == nominal
     X_nom, w_nom = X[in_nominal], weights[in_nominal]
     results = []
@@ -508,22 +451,10 @@ def classifier_two_sample_test(surrogate, X, nu, sample_weight=None, *, points=N
                                  np.ones(int(in_varied.sum()), dtype=int)])
         train, test = train_test_split(np.arange(labels.size), test_size=test_fraction,
                                        stratify=labels, random_state=rng.randint(2**31))
-        fewest = int(np.bincount(labels[test], minlength=2).min())
-        if fewest < MIN_HELD_OUT_EVENTS:
-            warnings.warn(f"classifier_two_sample_test at nu={_format_point(all_points[k])}: "
-                          f"only {fewest} held-out events in the smaller sample (fewer than "
-                          f"{MIN_HELD_OUT_EVENTS}); the test has almost no power and its "
-                          "p-value says little", RuntimeWarning, stacklevel=2)
-        w_train = w_all[train].copy()
-        for c in (0, 1):
-            # Balanced classes, mean weight 1: the classifier sees both samples equally.
-            in_class = labels[train] == c
-            w_train[in_class] *= 0.5 * train.size / w_train[in_class].sum()
-        model = clone(template)
-        if "random_state" in model.get_params():
-            model.set_params(random_state=rng.randint(2**31))
-        model.fit(X_all[train], labels[train], sample_weight=w_train)
-        scores = model.predict_proba(X_all[test])[:, 1]
+        _warn_if_few(all_points[k], int(np.bincount(labels[test], minlength=2).min()),
+                     "held-out events in the smaller sample")
+        scores = _trained_scores(template, rng, X_all[train], labels[train], w_all[train],
+                                 X_all[test])
         order = np.argsort(scores, kind="mergesort")
         sorted_scores = _SortedScores(scores[order])
         test_labels = labels[test][order].astype(bool)
@@ -531,63 +462,105 @@ def classifier_two_sample_test(surrogate, X, nu, sample_weight=None, *, points=N
         auc = sorted_scores.auc(test_labels, test_weights)
         null = np.array([sorted_scores.auc(rng.permutation(test_labels), test_weights)
                          for _ in range(n_permutations)])
-        p_value = (1.0 + np.sum(null >= auc)) / (1.0 + n_permutations)
-        results.append(TwoSampleResult(all_points[k].copy(), auc, null, float(p_value),
-                                       train.size, test.size))
+        results.append(_two_sample_result(all_points[k], auc, null, train.size, test.size))
     return TwoSampleResults(results)
 
 
-def plot_two_sample(result, ax=None):
-    """Histogram of the permutation AUCs with the observed AUC marked.
+def weight_two_sample_test(surrogate, X, weights, nu_points, *, points=None, classifier=None,
+                           test_fraction=0.5, n_permutations=200, random_state=None):
+    """The classifier two-sample test for events that carry a weight at every base point.
+
+    The form of :meth:`BoostedParametricTree.fit_weights`: ``weights[:, k]`` is each
+    event's weight at ``nu_points[k]``. For every checked point the same events appear
+    twice, weighted by ``w_0 r(x|nu_k)`` (label 0) and by ``w_k`` (label 1). The events,
+    not the rows, are split into a training and a test part (an event's two copies stay
+    together), the classifier is trained on both copies of the training events (classes
+    balanced) and the weighted AUC is measured on both copies of the test events. The two
+    weighted samples share their events, so their difference fluctuates only by
+    ``w_k - w_0 r`` per event; the null distribution comes from swapping each test
+    event's two weights with probability 1/2 (a paired, sign-flip permutation), which has
+    exactly that noise. Treating the samples as independent (:func:`classifier_two_sample_test`
+    on stacked copies) would overstate the noise and hide a wrong surrogate.
 
     Parameters
     ----------
-    result : TwoSampleResults or TwoSampleResult
-        What :func:`classifier_two_sample_test` returns (one panel per point), or one of
-        its points.
-    ax : matplotlib Axes, optional
-        For a single point.
+    surrogate : object with ``predict_log_ratio(X, nu)``, or callable ``f(X, nu)``
+    X : array-like, shape (n_samples, n_features)
+    weights : array-like, shape (n_samples, n_points)
+    nu_points : array-like, shape (n_points, n_params) or (n_points,)
+        The nominal point (nu = 0) must be among them.
+    points, classifier, test_fraction, n_permutations, random_state
+        As for :func:`classifier_two_sample_test`.
 
     Returns
     -------
-    matplotlib Figure
+    TwoSampleResults
+        One :class:`TwoSampleResult` per point; ``n_train`` and ``n_test`` count events.
     """
-    import matplotlib.pyplot as plt
+    log_ratio = _log_ratio_function(surrogate)
+    X, weights, all_points, nominal = _weight_variation_input(X, weights, nu_points)
+    template, rng = _two_sample_setup(classifier, test_fraction, n_permutations, random_state)
+    w_nom = weights[:, nominal]
+    results = []
+    for k in _select_points(all_points, nominal, points):
+        w_rew = _reweighted_nominal(log_ratio, X, w_nom, all_points[k])
+        w_var = weights[:, k]
+        train, test = train_test_split(np.arange(X.shape[0]), test_size=test_fraction,
+                                       random_state=rng.randint(2**31))
+        _warn_if_few(all_points[k], test.size, "held-out events")
+        labels = np.repeat([0, 1], train.size)
+        scores = _trained_scores(template, rng, np.concatenate([X[train], X[train]]), labels,
+                                 np.concatenate([w_rew[train], w_var[train]]), X[test])
+        order = np.argsort(np.concatenate([scores, scores]), kind="mergesort")
+        sorted_scores = _SortedScores(np.concatenate([scores, scores])[order])
+        test_labels = np.repeat([False, True], test.size)[order]
+        first, second = w_rew[test], w_var[test]
 
-    if isinstance(result, TwoSampleResults):
-        if len(result) == 1:
-            return plot_two_sample(result[0], ax)
-        if ax is not None:
-            raise ValueError("plot_two_sample draws several points on a figure of its own; "
-                             "pass one point (result[k]) to draw into ax")
-        fig, axes = plt.subplots(1, len(result), figsize=(4.2 * len(result), 3.6),
-                                 layout="constrained", squeeze=False)
-        for one, panel in zip(result, axes[0]):
-            plot_two_sample(one, panel)
-        return fig
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5, 3.6), layout="constrained")
-    else:
-        fig = ax.figure
-    low = min(result.null_aucs.min(), result.auc)
-    high = max(result.null_aucs.max(), result.auc)
-    pad = 0.1 * (high - low) + 1e-4
-    ax.hist(result.null_aucs, bins=30, range=(low - pad, high + pad), color="0.7",
-            label=f"label permutations ({result.null_aucs.size})")
-    ax.axvline(result.auc, color="C3", label=f"observed AUC {result.auc:.4f} "
-                                             f"(p = {result.p_value:.3g})")
-    ax.set_xlabel("AUC on held-out events")
-    ax.set_ylabel("permutations")
-    ax.set_title(f"simulated at {_point_label(result.point)} vs nominal × r",
-                 fontsize="small")
-    ax.legend(fontsize="small")
-    return fig
+        def auc(swap):
+            pair = (np.where(swap, second, first), np.where(swap, first, second))
+            return sorted_scores.auc(test_labels, np.concatenate(pair)[order])
+
+        observed = auc(np.zeros(test.size, dtype=bool))
+        null = np.array([auc(rng.random(test.size) < 0.5) for _ in range(n_permutations)])
+        results.append(_two_sample_result(all_points[k], observed, null, train.size,
+                                          test.size))
+    return TwoSampleResults(results)
 
 
-def _point_label(point):
-    """A base point for plot labels: ν = 1 or ν = (1, -0.5)."""
-    return f"$\\nu$ = {_format_point(point)}"
+def _two_sample_setup(classifier, test_fraction, n_permutations, random_state):
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
+    if not (isinstance(n_permutations, (int, np.integer)) and n_permutations >= 1):
+        raise ValueError(f"n_permutations must be a positive integer, got {n_permutations!r}")
+    template = (HistGradientBoostingClassifier(max_iter=100, early_stopping=False)
+                if classifier is None else classifier)
+    return template, check_random_state(random_state)
 
+
+def _warn_if_few(point, count, what):
+    if count < MIN_HELD_OUT_EVENTS:
+        warnings.warn(f"two-sample test at nu={_format_point(point)}: only {count} {what} "
+                      f"(fewer than {MIN_HELD_OUT_EVENTS}); the test has almost no power and "
+                      "its p-value says little", RuntimeWarning, stacklevel=3)
+
+
+def _trained_scores(template, rng, X_train, labels, w_train, X_test):
+    """Scores of ``X_test`` by a clone of ``template`` trained with balanced classes."""
+    w_train = np.array(w_train, dtype=np.float64)
+    for c in (0, 1):
+        # Balanced classes, mean weight 1: the classifier sees both samples equally.
+        in_class = labels == c
+        w_train[in_class] *= 0.5 * labels.size / w_train[in_class].sum()
+    model = clone(template)
+    if "random_state" in model.get_params():
+        model.set_params(random_state=rng.randint(2**31))
+    model.fit(X_train, labels, sample_weight=w_train)
+    return model.predict_proba(X_test)[:, 1]
+
+
+def _two_sample_result(point, auc, null, n_train, n_test):
+    p_value = (1.0 + np.sum(null >= auc)) / (1.0 + null.size)
+    return TwoSampleResult(point.copy(), auc, null, float(p_value), n_train, n_test)
 
 
 # ------------------------------------------------------------ choosing the order in nu

@@ -11,7 +11,7 @@ and their median over pseudo-experiments.
 import numpy as np
 
 from bpt import likelihood
-from bpt.toy_analysis import ToyAnalysis
+from bpt.toys.analysis import ToyAnalysis
 
 analysis = ToyAnalysis()
 unbinned = analysis.unbinned_model(analysis.fit_energy_scale())
@@ -24,7 +24,7 @@ binned = analysis.binned_model(edges)
 
 def widths(data):
     """68% and 95% interval widths: unbinned, binned, oracle, on one dataset."""
-    weights = data.regions["signal_region"][1]
+    weights = data.regions["signal_region"].weights
     counts = np.histogram(discriminant, edges, weights=weights)[0]
     objectives = {"unbinned": unbinned.likelihood(data),
                   "binned": binned.likelihood(binned.data({"discriminant": counts})),

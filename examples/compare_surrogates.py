@@ -31,7 +31,8 @@ import numpy as np
 from bpt import (BoostedParametricTree, FactorizedInterpolation, classifier_two_sample_test,
                  closure_test, code4_log_factor, toys)
 from bpt.likelihood import (POI, Dataset, LogRatioSystematic, Model, Nuisance, Process, Scale,
-                            Systematic, UnbinnedRegion)
+                            Systematic, UnbinnedRegion, WeightedSimulation)
+from bpt.parametrization import nominal_points
 
 GRID = np.linspace(-1.5, 1.5, 13)          # step 0.25 in each nuisance
 SHOWN_POINTS = [(0.5, 0), (-0.5, 0), (0, 0.5), (1, 0), (1, 1), (-1, 1), (0.5, 0.5),
@@ -99,7 +100,7 @@ def rms_errors(surrogate, toy, X, points):
 
 def print_rms_table(comparison):
     test = comparison.test
-    nominal = test.X[(test.target == 0).all(axis=1)]
+    nominal = test.X[nominal_points(test.target)]
     grid = np.array([(a, b) for a in GRID for b in GRID])
     size = np.abs(grid).max(axis=1)
     regions = {"|nu| < 1 (interior)": size < 1, "max|nu| = 1": size == 1,
@@ -207,7 +208,7 @@ def poi_intervals(comparison, truth=(0.5, 0.5), n_events=100_000, random_state=0
         processes = [Process("signal", signal, w_s, rate=[Scale("mu")]),
                      Process("background", background, w_b, systematics=[shape])]
         model = Model(parameters, [UnbinnedRegion("sr", processes, fractions=fractions)])
-        data = Dataset({"sr": ("reference", data_weights)},
+        data = Dataset({"sr": WeightedSimulation(data_weights)},
                        global_observables=[1.0, truth[0], truth[1]])
         u = model.likelihood(data)
         best = u.fit()

@@ -1,6 +1,6 @@
 """From simulated samples to a profiled interval, against the exact likelihood.
 
-The toy analysis of bpt.toy_analysis: a narrow signal over two backgrounds in two features,
+The toy analysis of bpt.toys.analysis: a narrow signal over two backgrounds in two features,
 an energy-scale nuisance that rescales the features (learned per process by a
 BoostedParametricTree from samples at es = -2..2), a background normalization. We fit
 pseudo-data unbinned, profile the signal strength, and compare with the exact (oracle)
@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from bpt import likelihood
-from bpt.toy_analysis import ToyAnalysis
+from bpt.toys.analysis import ToyAnalysis
 
 analysis = ToyAnalysis()
 tic = time.perf_counter()
@@ -34,7 +34,7 @@ for cl in (0.68, 0.95):
 
 # The exact likelihood of the same events: the simulated events carry the toy's counts.
 events = np.vstack([p.X for p in model.region("signal_region").processes])
-oracle = analysis.oracle(events, data.regions["signal_region"][1])
+oracle = analysis.oracle(events, data.regions["signal_region"].weights)
 oracle_best = likelihood.fit(oracle)
 low, high = likelihood.profile_interval(oracle, "mu", 0.68, best=oracle_best)
 print(f"oracle: mu = {oracle_best['mu']:.3f}, 68% interval [{low:.3f}, {high:.3f}]")

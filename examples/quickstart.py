@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from bpt import BoostedParametricTree, toys
+from bpt.parametrization import nominal_points
 
 train = toys.gaussian_mean_width(50_000, random_state=0)
 test = toys.gaussian_mean_width(20_000, random_state=1)
@@ -28,7 +29,7 @@ print(f"fitted {model.n_iter_} trees in {time.perf_counter() - tic:.2f} s "
 print("terms:", model.parametrization_.names)
 print("feature importances:", np.round(model.feature_importances_, 3))
 
-nominal = test.X[(test.target == 0).all(axis=1)]
+nominal = test.X[nominal_points(test.target)]
 print("\nlog r on nominal test events, learned vs true:")
 print(f"{'nu':>14s}{'RMS error':>11s}{'RMS of true':>13s}")
 for nu in [(1, 0), (0, 1), (1, 1), (0.5, -0.5), (2, 0)]:

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from bpt.toy_analysis import ToyAnalysis
+from bpt.toys.analysis import ToyAnalysis
 
 
 def table(result, added=None):

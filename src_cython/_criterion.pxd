@@ -17,6 +17,11 @@ cdef class Criterion:
     cdef bint is_admissible(self, const double* sums, double* scratch) noexcept nogil
     # Loss of a node at its own closed-form value; lower is better, additive over nodes.
     cdef double node_loss(self, const double* sums, double* scratch) noexcept nogil
+    # Both at once, for the split search: whether the node is admissible and, if so, its loss
+    # in `loss`. A criterion whose admissibility check already solves for the node's value
+    # overrides this to solve only once.
+    cdef bint admissible_loss(self, const double* sums, double* scratch,
+                              double* loss) noexcept nogil
     # Closed-form value of a node.
     cdef void node_value(self, const double* sums, double* value, double* scratch) noexcept nogil
     # Loss contribution of one event with targets `target` (n_target_stats) and model

@@ -4,11 +4,18 @@ A criterion turns the sums of the per-event statistic vector over a node into th
 value and loss. Concrete criteria (the BPT cross-entropy, the BIT information) subclass
 :class:`Criterion` and implement the ``nogil`` methods declared in the .pxd.
 
-After each tree the boosting loop updates the statistics in one of two ways: an affine map
-per leaf (``leaf_update``: the statistics are their own targets, updated in place), or,
-for criteria with ``refreshes_statistics``, a recomputation from the per-event targets and
-the current predictions (``refresh``: Newton boosting, where the statistics are gradients
-and Hessians of a loss).
+After each tree (and once for the baseline, a tree of one leaf) the boosting loop brings the
+training statistics up to date in the mode the criterion declares with
+``refreshes_statistics``:
+
+- affine (False): the statistics are their own targets, and every leaf maps its events'
+  statistics affinely, ``stats <- stats * scale + stats[0] * shift`` with the per-leaf
+  ``(scale, shift)`` of :meth:`Criterion.leaf_update`;
+- refresh (True): Newton boosting, where the statistics are gradients and Hessians of a loss
+  at the current predictions: :meth:`Criterion.refresh` recomputes them from the per-event
+  targets and the predictions.
+
+A criterion implements the method of its mode; the other one raises NotImplementedError.
 """
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport free, malloc
@@ -72,6 +79,13 @@ cdef class Criterion:
     cdef double node_loss(self, const double* sums, double* scratch) noexcept nogil:
         return 0.0
 
+    cdef bint admissible_loss(self, const double* sums, double* scratch,
+                              double* loss) noexcept nogil:
+        if not self.is_admissible(sums, scratch):
+            return False
+        loss[0] = self.node_loss(sums, scratch)
+        return True
+
     cdef void node_value(self, const double* sums, double* value, double* scratch) noexcept nogil:
         pass
 
@@ -84,14 +98,19 @@ cdef class Criterion:
         return self.value(target_sums)
 
     def leaf_update(self, values):
-        """Per-leaf ``(scale, shift)`` of the affine statistics update, or None when the
-        statistics are refreshed instead."""
-        raise NotImplementedError
+        """Affine mode: per-leaf ``(scale, shift)``, each (n_leaves, n_stats), of the update
+        of the statistics after a tree with (shrunk) leaf values ``values`` (n_leaves,
+        n_values); see ``update.update_leaves``."""
+        raise NotImplementedError(f"{type(self).__name__} refreshes its statistics: it has "
+                                  "no affine leaf update")
 
     def refresh(self, double[:, ::1] statistics, const double[:, ::1] targets,
                 const double[:, ::1] predictions, int n_threads):
-        """Recompute the statistics from the targets and predictions (refreshing criteria)."""
-        raise NotImplementedError
+        """Refresh mode: write into ``statistics`` (n_samples, n_stats) the statistics of
+        every event at ``predictions`` (n_samples, n_values), from its ``targets``
+        (n_samples, n_target_stats)."""
+        raise NotImplementedError(f"{type(self).__name__} updates its statistics leaf by "
+                                  "leaf: it has no refresh")
 
     # Python entry points, used by the grower for single nodes and by tests.
 
@@ -114,6 +133,18 @@ cdef class Criterion:
         cdef double[::1] value = out
         cdef double[::1] scratch = np.empty(max(self.scratch_size, 1))
         self.node_value(&sums[0], &value[0], &scratch[0])
+        return out
+
+    def values(self, const double[:, ::1] sums):
+        """Closed-form values (n_nodes, n_values) of nodes with statistic sums ``sums``
+        (n_nodes, n_stats), one row per node."""
+        self._check_length(sums.shape[1])
+        out = np.empty((sums.shape[0], self.n_values))
+        cdef double[:, ::1] values = out
+        cdef double[::1] scratch = np.empty(max(self.scratch_size, 1))
+        cdef Py_ssize_t node
+        for node in range(sums.shape[0]):
+            self.node_value(&sums[node, 0], &values[node, 0], &scratch[0])
         return out
 
     def total_loss(self, dense, weights, slots, const double[:, ::1] predictions, int n_threads):

@@ -75,9 +75,6 @@ cdef class HistogramBuilder:
             self.dense = dense
             self.block_size = max(16, BLOCK_DOUBLES // n_stats)
 
-    def new_histogram(self):
-        return np.zeros((self.n_features, self.n_bins, self.n_stats + 1), dtype=np.float64)
-
     def compute_brute(self, const index_t[::1] sample_indices, Py_ssize_t start,
                       Py_ssize_t stop, bint all_samples):
         """Histogram of the events ``sample_indices[start:stop]``.
@@ -91,7 +88,7 @@ cdef class HistogramBuilder:
         cdef const index_t* indices = NULL
         cdef double* stat_buffer = NULL
         cdef index_t* slot_buffer = NULL
-        histogram_array = self.new_histogram()
+        histogram_array = np.zeros((self.n_features, self.n_bins, self.n_stats + 1))
         cdef double[:, :, ::1] histogram = histogram_array
         if n_node == 0:
             return histogram_array

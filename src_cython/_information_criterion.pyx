@@ -111,8 +111,6 @@ cdef class SquaredErrorInformationCriterion(_InformationCriterion):
         return acc / w
 
 
-
-
 cdef class CrossEntropyInformationCriterion(_InformationCriterion):
     """Cross-entropy of the classifiers theta = 0 vs theta_p, by Newton boosting.
 
@@ -180,14 +178,27 @@ cdef class CrossEntropyInformationCriterion(_InformationCriterion):
         return (sums[0] > self._min_weight[0]
                 and self._solve(sums, scratch + self.n_values * self.n_values, scratch))
 
-    cdef double node_loss(self, const double* sums, double* scratch) noexcept nogil:
-        cdef Py_ssize_t a, T = self.n_values
-        cdef double* solution = scratch + T * T
+    cdef inline double _loss_at(self, const double* sums, const double* solution) noexcept nogil:
+        """-g^T H^-1 g / 2 from the solution H^-1 g."""
+        cdef Py_ssize_t a
         cdef double acc = 0.0
-        self._solve(sums, solution, scratch)  # admissible nodes only: H is positive definite
-        for a in range(T):
+        for a in range(self.n_values):
             acc = acc + sums[1 + a] * solution[a]
         return -0.5 * acc
+
+    cdef double node_loss(self, const double* sums, double* scratch) noexcept nogil:
+        cdef double* solution = scratch + self.n_values * self.n_values
+        self._solve(sums, solution, scratch)  # admissible nodes only: H is positive definite
+        return self._loss_at(sums, solution)
+
+    cdef bint admissible_loss(self, const double* sums, double* scratch,
+                              double* loss) noexcept nogil:
+        # One Cholesky solve gives both the admissibility (H positive definite) and the loss.
+        cdef double* solution = scratch + self.n_values * self.n_values
+        if not (sums[0] > self._min_weight[0] and self._solve(sums, solution, scratch)):
+            return False
+        loss[0] = self._loss_at(sums, solution)
+        return True
 
     cdef void node_value(self, const double* sums, double* value, double* scratch) noexcept nogil:
         cdef Py_ssize_t a
@@ -211,18 +222,10 @@ cdef class CrossEntropyInformationCriterion(_InformationCriterion):
             loss += w * (log(1.0 + ratio) + true_ratio * log(1.0 + 1.0 / ratio))
         return loss
 
-    def leaf_update(self, values):
-        return None, None
-
-    def working_statistics(self, const double[:, ::1] targets, const double[:, ::1] predictions,
-                           int n_threads):
-        """The statistics (w, g, H) of every event at the given predictions."""
-        statistics = np.empty((targets.shape[0], self.n_stats))
-        self.refresh(statistics, targets, predictions, n_threads)
-        return statistics
-
     def refresh(self, double[:, ::1] statistics, const double[:, ::1] targets,
                 const double[:, ::1] predictions, int n_threads):
+        """Write the statistics (w, g, H) of every event at ``predictions`` into
+        ``statistics``, from its targets (w, w t)."""
         cdef Py_ssize_t n = targets.shape[0], T = self.n_values, i, p, a, b, packed
         cdef double w, ratio, true_ratio, gradient, curvature
         for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):

@@ -20,12 +20,20 @@ hundred at most) rather than the coefficient columns (several per parameter and 
 
 Coefficients may be stored as float64 or float32; every sum is accumulated in float64.
 """
+from collections import namedtuple
+
 from cython.parallel cimport prange
 from cython cimport floating
 from libc.math cimport exp, expm1, fabs, log1p, sqrt
 import numpy as np
 
 from ._common cimport index_t
+
+# What the passes return, by name (see the Returns sections below).
+EventSums = namedtuple("EventSums", ["value", "rate_gradient", "term_gradient", "n_invalid"])
+CurvatureRowCounts = namedtuple("CurvatureRowCounts", ["n_fisher_plus", "n_fisher_minus",
+                                                       "n_shape_rows", "n_shape_plus",
+                                                       "n_shape_minus"])
 
 
 def evaluate_events(const double[::1] yield_weights, const double[::1] data_weights,
@@ -58,6 +66,8 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
 
     Returns
     -------
+    EventSums, with fields
+
     value : float
         sum_i [a_i (R_i - 1) - d_i log R_i]; +inf if an event with data weight has R_i <= 0.
     rate_gradient : ndarray, shape (P,)
@@ -97,7 +107,7 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
         stored = event_weights
         stored_ptr = &stored[0, 0]
     if n == 0:
-        return 0.0, np.zeros(n_processes), np.zeros(n_columns), 0
+        return EventSums(0.0, np.zeros(n_processes), np.zeros(n_columns), 0)
     layout.n_processes = n_processes
     layout.n_columns = n_columns
     layout.ratio_start = &ratio_start[0]
@@ -121,7 +131,7 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
     if n_bad:
         value = np.inf
     summed = partial_gradient.sum(axis=0)
-    return value, summed[:n_processes], summed[n_processes:], n_bad
+    return EventSums(value, summed[:n_processes], summed[n_processes:], n_bad)
 
 
 def _check_layout(yield_weights, data_weights, fractions, coefficients, ratio_start,
@@ -286,7 +296,9 @@ def curvature_rows(Py_ssize_t lo, Py_ssize_t hi, const double[::1] yield_weights
 
     Returns
     -------
-    (n_fisher_plus, n_fisher_minus, n_shape_rows, n_shape_plus, n_shape_minus)
+    CurvatureRowCounts
+        The rows written: ``n_fisher_plus``, ``n_fisher_minus``, ``n_shape_rows``,
+        ``n_shape_plus``, ``n_shape_minus``.
     """
     cdef Py_ssize_t P = rate.shape[0], n_columns = coefficients.shape[1]
     cdef Py_ssize_t n_positions = shape_rows.shape[1], n_poi = weighted_poi_rows.shape[1]
@@ -386,4 +398,4 @@ def curvature_rows(Py_ssize_t lo, Py_ssize_t hi, const double[::1] yield_weights
                 n_rows += 1
             _append_signed_row(curvature, &v[0], width, fisher_plus, &n_fisher_plus,
                                fisher_minus, &n_fisher_minus)
-    return n_fisher_plus, n_fisher_minus, n_rows, n_plus, n_minus
+    return CurvatureRowCounts(n_fisher_plus, n_fisher_minus, n_rows, n_plus, n_minus)

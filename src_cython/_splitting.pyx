@@ -16,6 +16,42 @@ import numpy as np
 from ._criterion cimport Criterion
 
 
+cdef class SplitInfo:
+    """The best split of a node.
+
+    Attributes
+    ----------
+    gain : float
+        ``loss(node) - loss(left) - loss(right)``.
+    feature_idx : int
+    bin_threshold : int
+        Events with ``bin <= bin_threshold`` go left.
+    missing_go_to_left : bool
+    left_sums, right_sums : ndarray, shape (n_stats + 1,)
+        Statistic sums and event count of each child.
+    """
+    cdef readonly double gain
+    cdef readonly Py_ssize_t feature_idx
+    cdef readonly int bin_threshold
+    cdef readonly bint missing_go_to_left
+    cdef readonly object left_sums
+    cdef readonly object right_sums
+
+    def __init__(self, double gain, Py_ssize_t feature_idx, int bin_threshold,
+                 bint missing_go_to_left, left_sums, right_sums):
+        self.gain = gain
+        self.feature_idx = feature_idx
+        self.bin_threshold = bin_threshold
+        self.missing_go_to_left = missing_go_to_left
+        self.left_sums = left_sums
+        self.right_sums = right_sums
+
+    def __repr__(self):
+        return (f"SplitInfo(gain={self.gain!r}, feature_idx={self.feature_idx}, "
+                f"bin_threshold={self.bin_threshold}, "
+                f"missing_go_to_left={bool(self.missing_go_to_left)})")
+
+
 def find_node_split(Criterion criterion, const double[:, :, ::1] histogram,
                     const double[::1] node_sums, const int[::1] n_bins_non_missing,
                     int missing_bin, double min_samples_leaf, int n_threads):
@@ -34,8 +70,7 @@ def find_node_split(Criterion criterion, const double[:, :, ::1] histogram,
 
     Returns
     -------
-    None if no admissible split exists, else a tuple ``(gain, feature, bin_threshold,
-    missing_go_to_left, left_sums, right_sums)``; the sums include the count.
+    SplitInfo, or None if no admissible split exists.
     """
     cdef Py_ssize_t n_features = histogram.shape[0]
     cdef Py_ssize_t width = histogram.shape[2]
@@ -71,8 +106,8 @@ def find_node_split(Criterion criterion, const double[:, :, ::1] histogram,
         return None
     left = feature_left_array[best].copy()
     right = np.asarray(node_sums) - left
-    return (float(feature_gain_array[best]), best, int(feature_bin_array[best]),
-            bool(feature_missing_left_array[best]), left, right)
+    return SplitInfo(feature_gain_array[best], best, feature_bin_array[best],
+                     feature_missing_left_array[best], left, right)
 
 
 cdef void _scan_feature(Criterion criterion, const double* hist, const double* node,
@@ -89,7 +124,7 @@ cdef void _scan_feature(Criterion criterion, const double* hist, const double* n
     cdef int pass_, b, last_bin
     cdef Py_ssize_t d
     cdef const double* cell
-    cdef double gain
+    cdef double gain, left_loss, right_loss
 
     best_gain[0] = -INFINITY
     for pass_ in range(n_passes):
@@ -112,11 +147,10 @@ cdef void _scan_feature(Criterion criterion, const double* hist, const double* n
                 break  # the right child only shrinks from here on
             if left[count] < min_samples_leaf:
                 continue
-            if not (criterion.is_admissible(left, scratch)
-                    and criterion.is_admissible(right, scratch)):
+            if not (criterion.admissible_loss(left, scratch, &left_loss)
+                    and criterion.admissible_loss(right, scratch, &right_loss)):
                 continue
-            gain = (parent_loss - criterion.node_loss(left, scratch)
-                    - criterion.node_loss(right, scratch))
+            gain = parent_loss - left_loss - right_loss
             if gain > best_gain[0]:
                 best_gain[0] = gain
                 best_bin[0] = b

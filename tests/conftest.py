@@ -1,4 +1,5 @@
-"""Test configuration: pinned thread count, slow tests behind --runslow."""
+"""Test configuration: pinned thread count, slow tests behind --runslow, and the fitted
+toys shared by several test files (each fitted once per test run)."""
 import os
 
 # OpenMP reads this when the compiled core is first loaded: pin it before any import of bpt.
@@ -25,7 +26,7 @@ def pytest_collection_modifyitems(config, items):
 # the toy-analysis and truth-coverage tests.
 @pytest.fixture(scope="session")
 def analysis():
-    from bpt.toy_analysis import ToyAnalysis
+    from bpt.toys.analysis import ToyAnalysis
     return ToyAnalysis()
 
 
@@ -37,3 +38,23 @@ def surrogates(analysis):
 @pytest.fixture(scope="session")
 def model(analysis, surrogates):
     return analysis.unbinned_model(surrogates)
+
+
+@pytest.fixture(scope="session")
+def information_toys():
+    """``fitted(name, loss, order)``: a BoostedInformationTree (100 trees, seed 0) fitted on
+    50 000 events of ``bpt.toys.<name>``, and 20 000 held-out events; each combination is
+    fitted once per run."""
+    from bpt import BoostedInformationTree, toys
+    fitted = {}
+
+    def fit(name, loss, order):
+        if (name, loss, order) not in fitted:
+            train = getattr(toys, name)(50_000, random_state=0)
+            test = getattr(toys, name)(20_000, random_state=100)
+            model = BoostedInformationTree(order, loss=loss, n_estimators=100, random_state=0)
+            model.fit(train.X, train.target, train.weights)
+            fitted[name, loss, order] = model, test
+        return fitted[name, loss, order]
+
+    return fit

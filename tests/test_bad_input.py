@@ -173,6 +173,11 @@ def test_empty_input():
     ("max_bins", 256, "max_bins must be an integer between 2 and 255"),
     ("early_stopping", "yes", "early_stopping must be 'auto', True or False"),
     ("validation_fraction", 1.5, "validation_fraction must be a number between 0 and 1"),
+    ("learning_rate", True, "learning_rate must be a positive number"),
+    ("min_weight_leaf", -1.0, "min_weight_leaf must be a non-negative number"),
+    ("bin_strategy", "uniform", "bin_strategy must be 'mixed' or 'quantile'"),
+    ("n_iter_no_change", 0, "n_iter_no_change must be an integer >= 1"),
+    ("tol", -1e-3, "tol must be a non-negative number"),
     ("n_jobs", 0, "n_jobs must be None or a non-zero integer"),
     ("parametrization", "bilinear", "unknown order 'bilinear'"),
 ])
@@ -235,10 +240,16 @@ def test_missing_values_routed_to_learned_side():
 
 
 def test_missing_values_unseen_in_training_follow_larger_child(sample):
+    """Training without missing values, a NaN at prediction goes the way of the child with
+    more training events: one split, and NaN gets the leaf value of the larger side."""
     X, nu, w = sample
-    fitted = model().fit(X, nu, w)
-    prediction = fitted.predict(np.array([[np.nan]]))
-    assert np.isfinite(prediction).all()
+    stump = model(n_estimators=1, max_depth=1).fit(X, nu, w)
+    leaves, counts = np.unique(stump.predict(X), axis=0, return_counts=True)
+    assert len(leaves) == 2 and counts[0] != counts[1]
+    prediction = stump.predict(np.full((1, X.shape[1]), np.nan))
+    np.testing.assert_array_equal(prediction[0], leaves[np.argmax(counts)])
+    # With several trees the prediction is still a finite sum of leaf values.
+    assert np.isfinite(model().fit(X, nu, w).predict(np.array([[np.nan]]))).all()
 
 
 # ------------------------------------------------------------- BoostedInformationTree
@@ -292,7 +303,7 @@ def test_bit_cross_entropy_needs_positive_yields(bit_sample):
 
 def test_bit_unknown_loss_and_mismatched_rows(bit_sample):
     X, t = bit_sample
-    with pytest.raises(ValueError, match="loss must be one of"):
+    with pytest.raises(ValueError, match="loss must be 'squared_error' or 'cross_entropy'"):
         bit(loss="hinge").fit(X, t)
     with pytest.raises(ValueError, match=r"y \(t\) has 599 rows but X has 600 samples"):
         bit().fit(X, t[:-1])

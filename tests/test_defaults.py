@@ -240,7 +240,7 @@ def fraction_chain():
     """The toy analysis with true and with learned fractions (about 50 000 simulated
     events per process, ProcessFractions with default settings)."""
     from bpt import ProcessFractions
-    from bpt.toy_analysis import ToyAnalysis
+    from bpt.toys.analysis import ToyAnalysis
 
     analysis = ToyAnalysis()
     surrogates = analysis.fit_energy_scale()
@@ -265,8 +265,11 @@ def test_learned_fractions_keep_the_interval_width(fraction_chain):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="target missed: measured |mu_hat - 1.5| = 3.6e-3 "
-                   "(1.95e-2 with the held-out calibration used before)")
+@pytest.mark.xfail(strict=True, reason="target missed: measured |mu_hat - 1.5| = 3.5e-3 "
+                   "(1.95e-2 with the held-out calibration used before); over three training "
+                   "samples x two classifier seeds mu_hat = 1.4965 1.5017 1.5093 1.5053 "
+                   "1.4985 1.4991: the fraction estimator's own statistical spread (4.5e-3) "
+                   "exceeds 1e-3 at 60 000 events per process")
 def test_learned_fractions_recover_mu_on_asimov_data_of_the_truth(fraction_chain):
     """Asimov data of the true model at mu = 1.5, fitted with the learned fractions. (At
     the nominal point mu = 1 the recovery is exact for any fractions: R = sum_p g_p = 1.)"""

@@ -20,8 +20,8 @@ import bpt
 from bpt import BoostedInformationTree, BoostedParametricTree, toys
 from bpt.export import evaluator
 from bpt.export import format as model_format
-from bpt.likelihood import (POI, Model, Normalization, Nuisance, PoiDependence, Process, Scale,
-                            Systematic, UnbinnedRegion)
+from bpt.likelihood import (POI, Model, Normalization, Nuisance, ObservedEvents, PoiDependence,
+                            Process, Scale, Systematic, UnbinnedRegion)
 
 EXAMPLES = 60
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
@@ -219,10 +219,10 @@ def _direct_u(model, data, vector):
     R = reference.ratios(vector)
     total = 2 * np.sum(reference.yield_weights * (R - 1))
     entry = data.regions["sr"]
-    if entry[0] == "reference":
-        d, R_data = entry[1], R
+    if isinstance(entry, ObservedEvents):
+        d, R_data = entry.weights, entry.events.ratios(vector)
     else:
-        d, R_data = entry[2], entry[1].ratios(vector)
+        d, R_data = entry.weights, R
     used = d != 0
     if (R_data[used] <= 0).any():
         return np.inf

@@ -128,3 +128,43 @@ def test_unbinned_region_shares_the_workspace_parameters():
     fitted = combined.likelihood(combined.asimov(truth)).fit(tolerance=1e-7)
     assert fitted.valid
     assert fitted["mu"] == pytest.approx(1.5, abs=1e-3)
+
+
+def test_per_event_interpolation_from_the_workspace():
+    """The background's histosys and normsys as a per-event code-4 surrogate: the weighted
+    events of every bin reproduce the workspace's yields at alpha = 0, +-1, and the normsys
+    factor follows pyhf's code 4 in between."""
+    from bpt.likelihood import interpolation_from_workspace
+
+    edges = [0.0, 1.0, 2.5, 4.0]
+    surrogate = interpolation_from_workspace(SPEC, "SR", "background", edges, feature=1)
+    assert surrogate.parameter_names_ == ["bkg_shape", "bkg_norm"]
+    rng = np.random.default_rng(0)
+    nominal = np.array([50.0, 40.0, 20.0])
+    X = np.column_stack([rng.normal(size=3000),
+                         np.concatenate([rng.uniform(edges[b], edges[b + 1], 1000)
+                                         for b in range(3)])])
+    w = np.repeat(nominal / 1000, 1000)
+    bins = np.repeat(np.arange(3), 1000)
+
+    def yields(alpha):
+        return np.bincount(bins, weights=w * surrogate.predict_ratio(X, alpha), minlength=3)
+
+    np.testing.assert_allclose(yields([0.0, 0.0]), nominal)
+    np.testing.assert_allclose(yields([1.0, 0.0]), [54.0, 41.0, 18.0])
+    np.testing.assert_allclose(yields([-1.0, 0.0]), [47.0, 39.5, 21.5])
+    np.testing.assert_allclose(yields([0.0, 1.0]), 1.1 * nominal)
+    for alpha in (-1.7, -0.4, 0.3, 0.8, 2.2):
+        factor = pyhf.interpolators.code4([[[[0.92], [1.0], [1.1]]]])(np.array([[alpha]]))
+        expected = float(np.asarray(factor).ravel()[0])
+        np.testing.assert_allclose(yields([0.0, alpha]), expected * nominal, rtol=1e-10)
+    only = interpolation_from_workspace(SPEC, "SR", "background", edges, modifiers=["bkg_norm"])
+    assert only.parameter_names_ == ["bkg_norm"]
+    with pytest.raises(ValueError, match="sample 'nope' is not in channel 'SR'"):
+        interpolation_from_workspace(SPEC, "SR", "nope", edges)
+    with pytest.raises(ValueError, match="4 increasing bin edges"):
+        interpolation_from_workspace(SPEC, "SR", "background", [0.0, 1.0])
+    with pytest.raises(ValueError, match="no normsys or histosys modifier 'lumi'"):
+        interpolation_from_workspace(SPEC, "SR", "background", edges, modifiers=["lumi"])
+    with pytest.raises(ValueError, match="outside the edges"):
+        surrogate.predict_ratio(X + [0.0, 5.0], [0.0, 0.0])

@@ -26,18 +26,15 @@ RMS_BOUNDS = {
 }
 
 
-def fit_toy(name, loss="squared_error", seed=0):
-    train = getattr(toys, name)(50_000, random_state=seed)
-    test = getattr(toys, name)(20_000, random_state=100 + seed)
+def fit_toy(information_toys, name, loss="squared_error"):
+    """The session's BIT on toy ``name`` (fitted once per run) and its held-out events."""
     order = "linear" if name in ONE_PARAMETER else "quadratic"
-    model = BoostedInformationTree(order, loss=loss, n_estimators=100, random_state=seed)
-    model.fit(train.X, train.target, train.weights)
-    return model, test
+    return information_toys(name, loss, order)
 
 
 @pytest.mark.parametrize("name, loss", sorted(RMS_BOUNDS))
-def test_closure(name, loss):
-    model, test = fit_toy(name, loss)
+def test_closure(information_toys, name, loss):
+    model, test = fit_toy(information_toys, name, loss)
     truth = test.coefficients(test.X)
     rms = np.sqrt(np.mean((model.predict(test.X) - truth) ** 2, axis=0))
     np.testing.assert_array_less(rms, RMS_BOUNDS[name, loss])
@@ -45,22 +42,22 @@ def test_closure(name, loss):
 
 
 @pytest.mark.parametrize("name", ONE_PARAMETER)
-def test_fisher_information_captured(name):
+def test_fisher_information_captured(information_toys, name):
     """Share of the Fisher information on held-out events: sum w t t_hat / sum w t^2.
 
     Measured 0.9975 to 0.9995 over seeds 0-2 (0.978 for gaussian_width with pure quantile
     binning, whose outermost bins lump together the tails where t = x^2 - 1 is largest).
     """
-    model, test = fit_toy(name)
+    model, test = fit_toy(information_toys, name)
     t = test.coefficients(test.X)[:, 0]
     t_hat = model.predict(test.X)[:, 0]
     share = np.sum(test.weights * t * t_hat) / np.sum(test.weights * t * t)
     assert share >= 0.99
 
 
-def test_quadratic_toys_predict_the_ratio():
+def test_quadratic_toys_predict_the_ratio(information_toys):
     """Relative RMS of r(x|theta): measured at most 0.0095 and 0.0135 (seeds 0-2), x1.5."""
-    model, test = fit_toy("two_parameter_sine_cosine")
+    model, test = fit_toy(information_toys, "two_parameter_sine_cosine")
     for theta, bound in (([0.3, -0.2], 0.0143), ([1.0, 1.0], 0.0203)):
         true = test.ratio(test.X, theta)
         assert np.sqrt(np.mean((model.predict_ratio(test.X, theta) - true) ** 2)) \

@@ -5,6 +5,8 @@ import pytest
 from bpt._binning import BinMapper
 from bpt._core._common import NODE_DTYPE
 from bpt._core._histogram import HistogramBuilder
+from bpt._core._information_criterion import (CrossEntropyInformationCriterion,
+                                              SquaredErrorInformationCriterion)
 from bpt._core._parametric_criterion import ParametricCriterion
 from bpt._core._partition import partition
 from bpt._core._predictor import apply_raw, predict_binned, predict_raw
@@ -198,8 +200,8 @@ def test_split_search_matches_brute_force(rng):
     builder = HistogramBuilder(binned, None, weights, slots, 3, n_bins, 2)
     hist = builder.compute_brute(np.arange(n, dtype=np.int32), 0, n, True)
     n_bins_non_missing = np.full(3, n_bins - 1, dtype=np.int32)
-    gain, feature, bin_threshold, missing_left, left, right = find_node_split(
-        criterion, hist, hist[0].sum(axis=0), n_bins_non_missing, n_bins - 1, 10, 2)
+    split = find_node_split(criterion, hist, hist[0].sum(axis=0), n_bins_non_missing,
+                            n_bins - 1, 10, 2)
 
     parent = naive_parametric_loss(design, dense.sum(axis=0))[0]
     best = (-np.inf,)
@@ -213,11 +215,12 @@ def test_split_search_matches_brute_force(rng):
                      - naive_parametric_loss(design, dense[~goes_left].sum(axis=0))[0])
                 if g > best[0] + 1e-9:
                     best = (g, f, b, goes_left)
-    assert (feature, bin_threshold) == best[1:3]
-    assert feature == 2 and 8 <= bin_threshold <= 11  # the planted effect
-    assert gain == pytest.approx(best[0], rel=1e-9)
-    np.testing.assert_allclose(left[:3], dense[best[3]].sum(axis=0), rtol=1e-12)
-    assert left[3] == best[3].sum() and right[3] == n - best[3].sum()
+    assert (split.feature_idx, split.bin_threshold) == best[1:3]
+    assert split.feature_idx == 2 and 8 <= split.bin_threshold <= 11  # the planted effect
+    assert split.gain == pytest.approx(best[0], rel=1e-9)
+    goes_left = best[3]
+    np.testing.assert_allclose(split.left_sums[:3], dense[goes_left].sum(axis=0), rtol=1e-12)
+    assert split.left_sums[3] == goes_left.sum() and split.right_sums[3] == n - goes_left.sum()
 
 
 def test_split_search_respects_min_samples_leaf_and_admissibility(rng):
@@ -231,6 +234,69 @@ def test_split_search_respects_min_samples_leaf_and_admissibility(rng):
     hist = builder.compute_brute(np.arange(n, dtype=np.int32), 0, n, True)
     assert find_node_split(criterion, hist, hist[0].sum(axis=0), np.array([2], np.int32), 2,
                            1, 1) is None
+
+
+def test_cross_entropy_split_search_matches_brute_force(rng):
+    # The split search takes admissibility and loss from one Cholesky solve per candidate;
+    # the brute force below takes them from the separate Python entry points.
+    n, n_bins = 2000, 9
+    point_terms = np.array([[1.0, 1.0], [-1.0, 1.0], [2.0, 4.0]])
+    criterion = CrossEntropyInformationCriterion(point_terms, np.zeros(1))
+    binned = rng.integers(0, n_bins - 1, size=(2, n)).astype(np.uint8)
+    weights = rng.uniform(-0.2, 1.5, n)
+    t = np.column_stack([0.3 * (binned[1] > 4) + 0.1 * rng.normal(size=n),
+                         0.05 * rng.normal(size=n)])
+    targets = np.column_stack([weights, weights[:, None] * t])
+    statistics = np.empty((n, criterion.n_stats))
+    criterion.refresh(statistics, targets, np.zeros((n, 2)), 1)
+    builder = HistogramBuilder(binned, statistics, None, None, criterion.n_stats, n_bins, 1)
+    hist = builder.compute_brute(np.arange(n, dtype=np.int32), 0, n, True)
+    split = find_node_split(criterion, hist, hist[0].sum(axis=0),
+                            np.full(2, n_bins - 1, dtype=np.int32), n_bins - 1, 20, 1)
+
+    parent = criterion.loss(statistics.sum(axis=0))
+    best = (-np.inf,)
+    for f in range(2):
+        for b in range(n_bins - 2):
+            goes_left = binned[f] <= b
+            if goes_left.sum() < 20 or (~goes_left).sum() < 20:
+                continue
+            left, right = statistics[goes_left].sum(axis=0), statistics[~goes_left].sum(axis=0)
+            if not (criterion.admissible(left) and criterion.admissible(right)):
+                continue
+            gain = parent - criterion.loss(left) - criterion.loss(right)
+            if gain > best[0] + 1e-9 * abs(gain):
+                best = (gain, f, b)
+    assert (split.feature_idx, split.bin_threshold) == best[1:]
+    assert split.feature_idx == 1  # the planted effect
+    assert split.gain == pytest.approx(best[0], rel=1e-9)
+
+
+def test_criterion_values_match_value_of_each_node(rng):
+    criterion = ParametricCriterion(np.array([[1.0, 1.0], [-1.0, 1.0], [2.0, 4.0]]),
+                                    np.zeros(4))
+    sums = rng.uniform(0.5, 2.0, size=(7, 4))
+    values = criterion.values(sums)
+    assert values.shape == (7, 2)
+    for row, value in zip(sums, values):
+        np.testing.assert_array_equal(value, criterion.value(row))
+    with pytest.raises(ValueError, match="expected 4 statistic sums, got 3"):
+        criterion.values(sums[:, :3].copy())
+
+
+def test_each_criterion_declares_one_update_mode():
+    affine = [ParametricCriterion(np.array([[1.0]]), np.zeros(2)),
+              SquaredErrorInformationCriterion(np.eye(1), np.zeros(2))]
+    newton = CrossEntropyInformationCriterion(np.array([[1.0], [2.0]]), np.zeros(1))
+    for criterion in affine:
+        assert not criterion.refreshes_statistics
+        scale, shift = criterion.leaf_update(np.array([[0.5]]))
+        assert scale.shape == shift.shape == (1, criterion.n_stats)
+        with pytest.raises(NotImplementedError, match="no refresh"):
+            criterion.refresh(np.zeros((1, 2)), np.ones((1, 2)), np.zeros((1, 1)), 1)
+    assert newton.refreshes_statistics
+    with pytest.raises(NotImplementedError, match="no affine leaf update"):
+        newton.leaf_update(np.array([[0.5]]))
 
 
 # ------------------------------------------------------------------------ predict, update

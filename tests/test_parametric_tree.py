@@ -78,9 +78,26 @@ def test_early_stopping_records_losses_and_cuts_the_significant_rise(sine):
     assert fitted.validation_loss_[fitted.n_iter_] < fitted.validation_loss_[0]
 
 
-def test_validation_split_is_stratified_by_base_point(sine):
+def test_validation_split_is_stratified_by_base_point(sine, monkeypatch):
+    """The split early stopping uses holds out round(0.25 n_k) of the n_k events of every
+    base point k (a split of the pooled events would miss that by about 40 events)."""
+    import bpt._boosting
+    splits = []
+
+    def recorded(*args, **kwargs):
+        splits.append(validation_split(*args, **kwargs))
+        return splits[-1]
+
+    validation_split = bpt._boosting.validation_split
+    monkeypatch.setattr(bpt._boosting, "validation_split", recorded)
     fitted = model(early_stopping=True, validation_fraction=0.25).fit(sine.X, sine.target,
                                                                       sine.weights)
+    (train, validation), = splits
+    points = sine.target[:, 0]
+    assert np.intersect1d(train, validation).size == 0
+    assert train.size + validation.size == points.size
+    for point in np.unique(points):
+        assert np.sum(points[validation] == point) == round(0.25 * np.sum(points == point))
     assert np.isfinite(fitted.validation_loss_).all()
 
 

@@ -43,7 +43,7 @@ def test_plot_scan_and_impacts(likelihood):
 
 
 def test_parameter_labels():
-    from bpt._plotting import hat, parameter_label
+    from bpt.plotting import hat, parameter_label
     assert parameter_label("mu") == r"$\mu$"
     assert parameter_label("mu_ttH") == r"$\mu_{\mathrm{ttH}}$"
     assert parameter_label("jes") == "jes"

@@ -4,9 +4,7 @@ import pytest
 from scipy.stats import chi2
 
 from bpt import likelihood
-from bpt.toy_analysis import PROCESSES
-
-
+from bpt.toys.analysis import PROCESSES
 
 
 # ------------------------------------------------------------------ the truth generator

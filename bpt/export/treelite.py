@@ -10,6 +10,7 @@ treelite and tl2cgen are imported only here; install them with ``pip install "bp
 """
 import os
 
+from .._threads import effective_n_threads, openmp_max_threads
 from .onnx import _as_reader
 
 
@@ -87,7 +88,9 @@ treelite.Model
     toolchain : str, default="gcc"
         C compiler used by TL2cgen.
     n_threads : int, optional
-        Compiler processes.
+        Threads of the compiler and of the returned predictor, capped as the estimators'
+        ``n_jobs`` are (to the CPUs available and OpenMP's limit): TL2cgen refuses more
+        threads than OpenMP allows.
 
     Returns
     -------
@@ -102,6 +105,8 @@ treelite.Model
         raise ImportError("compiling needs the tl2cgen package: pip install "
                           "\"bpt[export]\"") from exc
     tl_model = model if isinstance(model, treelite.Model) else to_treelite(model)
+    if n_threads is not None:
+        n_threads = max(1, min(effective_n_threads(n_threads), openmp_max_threads()))
     # Several translation units: compiling hundreds of trees as one file is slow.
     tl2cgen.export_lib(tl_model, toolchain=toolchain, libpath=os.fspath(libpath),
                        params={"parallel_comp": max(1, min(8, tl_model.num_tree // 25))},

@@ -6,20 +6,22 @@ u = -2 ln L + 2 ln L(reference) of :meth:`Model.likelihood`: fits, profile scans
 intervals, coverage studies and impacts.
 """
 from .components import LogRatioSystematic, PoiDependence, Systematic
-from .histfactory import HistFactoryWorkspace, read_workspace
+from .histfactory import HistFactoryWorkspace, interpolation_from_workspace, read_workspace
 from .inference import FitResult, ScanResult, fit, profile_interval, profile_scan
-from .model import Dataset, Model
+from .model import BinCounts, Dataset, Model, ObservedEvents, WeightedSimulation
 from .modifiers import Normalization, Scale
 from .parameters import POI, Nuisance, Parameter
 from .regions import (BinnedPoiDependence, BinnedProcess, BinnedRegion, BinnedSystematic,
                       Process, UnbinnedRegion)
-from .statistic import ProfileLikelihood
+from .statistic import NegativeLogLikelihood
 from .studies import (CoverageResult, ImpactsResult, TruthCoverageResult, coverage, impacts,
                       surrogate_uncertainty, truth_coverage)
 
-__all__ = ["BinnedPoiDependence", "BinnedProcess", "BinnedRegion", "BinnedSystematic",
-           "CoverageResult", "Dataset", "FitResult", "HistFactoryWorkspace", "ImpactsResult", "LogRatioSystematic",
-           "Model", "Normalization", "Nuisance", "POI", "Parameter", "PoiDependence", "Process",
-           "ProfileLikelihood", "Scale", "ScanResult", "Systematic", "TruthCoverageResult",
-           "UnbinnedRegion", "coverage", "fit", "impacts", "profile_interval", "profile_scan",
-           "read_workspace", "surrogate_uncertainty", "truth_coverage"]
+__all__ = ["BinCounts", "BinnedPoiDependence", "BinnedProcess", "BinnedRegion",
+           "BinnedSystematic", "CoverageResult", "Dataset", "FitResult", "HistFactoryWorkspace",
+           "ImpactsResult", "LogRatioSystematic", "Model", "NegativeLogLikelihood",
+           "Normalization", "Nuisance", "ObservedEvents", "POI", "Parameter", "PoiDependence",
+           "Process", "Scale", "ScanResult", "Systematic", "TruthCoverageResult",
+           "UnbinnedRegion", "WeightedSimulation", "coverage", "fit", "impacts",
+           "interpolation_from_workspace", "profile_interval", "profile_scan", "read_workspace",
+           "surrogate_uncertainty", "truth_coverage"]

@@ -6,6 +6,9 @@ one matrix and turns parameter values into the rates and term values that multip
 (a region's simulated events, or an observed dataset) and evaluates the likelihood sum and
 its gradient through the compiled kernel.
 """
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
 import numpy as np
 from scipy.linalg.blas import dsyrk
 
@@ -16,6 +19,23 @@ from .modifiers import Rates
 # Events per block of the Hessian accumulation: the rows of a block stay in cache while
 # BLAS forms their weighted outer products.
 CURVATURE_CHUNK = 2048
+
+
+class GenericSystematic(NamedTuple):
+    """A systematic without cached coefficients, evaluated at every call."""
+
+    process: int                    # index of its process in the region
+    systematic: LogRatioSystematic
+    indices: np.ndarray             # its parameters' positions in the parameter vector
+
+
+class _CurvatureSums(NamedTuple):
+    """The event-dependent curvature sums of a range of events."""
+
+    fisher: np.ndarray      # upper triangle, rates and surrogate parameters
+    outer: np.ndarray       # upper triangle, surrogate parameters
+    cross: np.ndarray       # POI-shape cross terms
+    first: np.ndarray       # first-order sums per coefficient column
 
 
 class _Component:
@@ -34,7 +54,7 @@ class RegionLayout:
         self.n_processes = len(processes)
         self.rates = Rates([p.rate for p in processes], parameters)
         self.components = []
-        self.generic = []          # (process index, LogRatioSystematic, parameter indices)
+        self.generic = []          # GenericSystematic, one per LogRatioSystematic
         ratio, shape = [], []
         column = 0
         for p, process in enumerate(processes):
@@ -47,7 +67,8 @@ class RegionLayout:
             start = column
             for systematic in process.systematics:
                 if isinstance(systematic, LogRatioSystematic):
-                    self.generic.append((p, systematic, _indices(systematic, parameters)))
+                    self.generic.append(GenericSystematic(p, systematic,
+                                                          _indices(systematic, parameters)))
                     continue
                 self.components.append(_Component(systematic, p, False, column,
                                                   _indices(systematic, parameters)))
@@ -153,25 +174,27 @@ class EventSet:
         with_gradient = with_gradient or with_hessian
         per_event = (np.zeros((self.n_events, layout.n_processes))
                      if (extra is not None and with_gradient) else None)
-        value, rate_grad, term_grad, _ = evaluate_events(
+        sums = evaluate_events(
             a, data_weights, self.fractions, self.coefficients, layout.ratio_start,
             layout.ratio_stop, layout.shape_start, layout.shape_stop, terms, rate,
             rate_minus_one, extra, per_event, with_gradient, n_threads)
         if not with_gradient:
-            return value, None, None
-        gradient = rate_grad @ rate_gradient
+            return sums.value, None, None
+        gradient = sums.rate_gradient @ rate_gradient
         for component, derivative in zip(layout.components, term_derivatives):
-            gradient[component.indices] += term_grad[component.start:component.stop] @ derivative
+            gradient[component.indices] += (
+                sums.term_gradient[component.start:component.stop] @ derivative)
         for p, systematic, indices in layout.generic:
             gradient[indices] += per_event[:, p] @ systematic.log_ratio_gradient(self.X,
                                                                                 vector[indices])
         if not with_hessian:
-            return value, gradient, None
+            return sums.value, gradient, None
         hessian = self._hessian(vector, a, data_weights, terms, term_derivatives, rate,
-                                rate_grad, rate_gradient, rate_hessian)
-        return value, gradient, hessian
+                                sums.rate_gradient, rate_gradient, rate_hessian,
+                                n_threads=n_threads)
+        return sums.value, gradient, hessian
 
-    def gauss_newton(self, vector, data_weights, yield_weights=None):
+    def gauss_newton(self, vector, data_weights, yield_weights=None, n_threads=1):
         """The Gauss-Newton part of the Hessian, sum_i d_i / R_i^2 dR_i dR_i^T (positive
         semi-definite for non-negative data weights): one pass without second-order sums."""
         layout = self.layout
@@ -182,10 +205,10 @@ class EventSet:
         rate, _, rate_gradient, _ = layout.rate_values(vector)
         terms, term_derivatives = layout.term_values(vector)
         return self._hessian(vector, a, data_weights, terms, term_derivatives, rate, None,
-                             rate_gradient, None, second_order=False)
+                             rate_gradient, None, second_order=False, n_threads=n_threads)
 
     def _hessian(self, vector, yield_weights, data_weights, terms, term_derivatives, rate,
-                 rate_grad, rate_gradient, rate_hessian, second_order=True):
+                 rate_grad, rate_gradient, rate_hessian, second_order=True, n_threads=1):
         """Second derivatives of the event sum over all parameters (``second_order=False``:
         its Gauss-Newton part sum_i d_i / R_i^2 dR_i dR_i^T only, positive semi-definite).
 
@@ -202,30 +225,22 @@ class EventSet:
         width = P + n_s
         derivative = (np.concatenate([d.ravel() for d in term_derivatives])
                       if term_derivatives else np.zeros(0))
-        chunk = min(CURVATURE_CHUNK, max(self.n_events, 1))
-        rows = chunk * P if second_order else 0
-        fisher_plus, fisher_minus = np.empty((chunk, width)), np.empty((chunk, width))
-        shape_rows, shape_plus, shape_minus = (np.empty((rows, n_s)) for _ in range(3))
-        weighted_poi = np.empty((rows, n_a))
-        first = np.zeros(layout.n_columns)
-        # Upper triangles, in Fortran order for the in-place rank-k updates.
-        fisher = np.zeros((width, width), order="F")
-        outer = np.zeros((n_s, n_s), order="F")
-        cross = np.zeros((n_a, n_s))
-        for lo in range(0, self.n_events, chunk):
-            hi = min(lo + chunk, self.n_events)
-            n_fp, n_fm, n_rows, n_sp, n_sm = curvature_rows(
-                lo, hi, yield_weights, data_weights, self.fractions, self.coefficients,
-                layout.ratio_start, layout.ratio_stop, layout.shape_start, layout.shape_stop,
-                terms, rate, layout.column_pointer, layout.column_position, derivative,
-                fisher_plus, fisher_minus, shape_rows, shape_plus, shape_minus, weighted_poi,
-                first, second_order)
-            _rank_update(fisher, fisher_plus, n_fp, 1.0)
-            _rank_update(fisher, fisher_minus, n_fm, -1.0)
-            _rank_update(outer, shape_plus, n_sp, 1.0)
-            _rank_update(outer, shape_minus, n_sm, -1.0)
-            if n_rows and n_a:
-                cross += weighted_poi[:n_rows].T @ shape_rows[:n_rows]
+        inputs = (yield_weights, data_weights, terms, rate, derivative, width, n_s, n_a, P,
+                  second_order)
+        # Contiguous ranges of events, one per thread (the compiled rows pass releases the
+        # GIL, as do the BLAS updates); the partial sums are added in a fixed order, so a
+        # given number of threads always gives the same curvature.
+        n_workers = max(1, min(n_threads, -(-self.n_events // CURVATURE_CHUNK)))
+        bounds = np.linspace(0, self.n_events, n_workers + 1).astype(np.intp)
+        if n_workers == 1:
+            parts = [self._curvature_sums(0, self.n_events, *inputs)]
+        else:
+            with ThreadPoolExecutor(n_workers) as pool:
+                parts = list(pool.map(lambda k: self._curvature_sums(bounds[k], bounds[k + 1],
+                                                                     *inputs),
+                                      range(n_workers)))
+        fisher, outer, cross, first = (np.sum([getattr(part, name) for part in parts], axis=0)
+                                       for name in _CurvatureSums._fields)
         fisher, outer = _symmetric(fisher), _symmetric(outer)
         # Rates and surrogate parameters -> all parameters.
         jacobian = np.zeros((width, n))
@@ -249,6 +264,38 @@ class EventSet:
         mixed = rate_gradient.T @ weighted
         hessian += mixed + mixed.T
         return hessian
+
+    def _curvature_sums(self, start, stop, yield_weights, data_weights, terms, rate,
+                        derivative, width, n_s, n_a, P, second_order):
+        """The event-dependent curvature sums of events ``start:stop``, block by block:
+        (fisher and outer upper triangles, POI-shape cross terms, first-order sums)."""
+        layout = self.layout
+        chunk = min(CURVATURE_CHUNK, max(stop - start, 1))
+        rows = chunk * P if second_order else 0
+        fisher_plus, fisher_minus = np.empty((chunk, width)), np.empty((chunk, width))
+        shape_rows, shape_plus, shape_minus = (np.empty((rows, n_s)) for _ in range(3))
+        weighted_poi = np.empty((rows, n_a))
+        first = np.zeros(layout.n_columns)
+        # Upper triangles, in Fortran order for the in-place rank-k updates.
+        fisher = np.zeros((width, width), order="F")
+        outer = np.zeros((n_s, n_s), order="F")
+        cross = np.zeros((n_a, n_s))
+        for lo in range(start, stop, chunk):
+            hi = min(lo + chunk, stop)
+            written = curvature_rows(
+                lo, hi, yield_weights, data_weights, self.fractions, self.coefficients,
+                layout.ratio_start, layout.ratio_stop, layout.shape_start, layout.shape_stop,
+                terms, rate, layout.column_pointer, layout.column_position, derivative,
+                fisher_plus, fisher_minus, shape_rows, shape_plus, shape_minus, weighted_poi,
+                first, second_order)
+            _rank_update(fisher, fisher_plus, written.n_fisher_plus, 1.0)
+            _rank_update(fisher, fisher_minus, written.n_fisher_minus, -1.0)
+            _rank_update(outer, shape_plus, written.n_shape_plus, 1.0)
+            _rank_update(outer, shape_minus, written.n_shape_minus, -1.0)
+            n_rows = written.n_shape_rows
+            if n_rows and n_a:
+                cross += weighted_poi[:n_rows].T @ shape_rows[:n_rows]
+        return _CurvatureSums(fisher, outer, cross, first)
 
     def ratios(self, vector):
         """Per-event model ratio R_i = sum_p g_ip f_p r_ip s_ip."""

@@ -3,8 +3,8 @@
 The functions take an *objective*: a callable of the full parameter vector returning
 u = -2 ln L + const, with attributes ``names``, ``start``, ``bounds`` (n, 2), ``fixed`` (n,)
 and optionally ``grad``, ``value_and_gradient``, ``hessian`` and ``has_hessian``.
-:class:`~bpt.likelihood.ProfileLikelihood` is one; any object with that interface (an oracle
-likelihood, say) works too. u has errordef 1.
+:class:`~bpt.likelihood.NegativeLogLikelihood` is one; any object with that interface (an
+oracle likelihood, say) works too. u has errordef 1.
 
 With an analytic Hessian, minima are found by Newton steps (a Cholesky solve on the free
 parameters, a backtracking line search, bounds respected), which converge in a few passes
@@ -24,6 +24,8 @@ from iminuit import Minuit
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.optimize import brentq
 from scipy.stats import chi2
+
+from .._progress import Progress
 
 # Migrad's tolerance: it stops when the estimated distance to the minimum of u is below
 # 0.002 * TOLERANCE; 1e-3 locates a parameter to about 0.002 of its uncertainty.
@@ -55,6 +57,9 @@ class FitResult:
     n_calls : int
     reason : str
         Why the fit is not valid ("" when it is).
+    minimizer : str
+        What found the minimum: "newton" (Newton / Gauss-Newton steps with the analytic
+        curvature), "migrad" (iminuit, the fallback) or "" (nothing to minimize).
     """
 
     names: list
@@ -66,22 +71,53 @@ class FitResult:
     minos: Dict[str, Tuple[float, float]] = field(default_factory=dict)
     n_calls: int = 0
     reason: str = ""
+    minimizer: str = ""
 
     @property
     def values(self):
         return {name: float(v) for name, v in zip(self.names, self.vector)}
 
+    @property
+    def correlation(self):
+        """Correlation matrix of all parameters (zero rows for fixed ones), or None."""
+        if self.covariance is None:
+            return None
+        scale = np.sqrt(np.clip(np.diag(self.covariance), 0.0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            correlation = self.covariance / np.outer(scale, scale)
+        return np.where(np.outer(scale, scale) > 0, correlation, 0.0)
+
     def __getitem__(self, name):
         return float(self.vector[self.names.index(name)])
 
+    def __repr__(self):
+        status = "valid" if self.valid else f"NOT valid ({self.reason or 'no reason given'})"
+        by = f" ({self.minimizer})" if self.minimizer else ""
+        lines = [f"FitResult: {status}, u = {self.u:.6g}, {self.n_calls} objective calls{by}"]
+        width = max((len(n) for n in self.names), default=0)
+        shown = self.names if len(self.names) <= 40 else self.names[:20] + self.names[-5:]
+        for name in shown:
+            value = self[name]
+            if name in self.minos:
+                low, high = self.minos[name]
+                spread = f" {low:+.4g} {high:+.4g} (Minos)"
+            elif name in self.errors:
+                spread = f" +- {self.errors[name]:.4g}"
+            else:
+                spread = " (fixed)"
+            lines.append(f"  {name:<{width}} = {value:.6g}{spread}")
+            if len(self.names) > 40 and name == self.names[19]:
+                lines.append(f"  ... {len(self.names) - 25} more parameters ...")
+        return "\n".join(lines)
+
 
 def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
-        tolerance=TOLERANCE, strategy=0, hessian=None):
+        tolerance=TOLERANCE, strategy=0, hessian=None, progress=False):
     """Minimize u.
 
     Parameters
     ----------
-    objective : ProfileLikelihood or compatible
+    objective : NegativeLogLikelihood or compatible
     fixed : dict or list of str, optional
         Parameters to hold: ``{name: value}``, or names held at their start values. The
         objective's own fixed parameters stay fixed.
@@ -100,13 +136,23 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
         derivatives while minimizing; the covariance then comes from Hesse. A failed
         minimization is retried with strategy 2.
     hessian : ndarray, optional
-        A fixed approximation of the Hessian for the Newton steps (e.g. from a nearby fit);
-        by default the objective's analytic Hessian is recomputed at every step.
+        An approximation of the Hessian for the Newton steps (e.g. from a nearby fit), kept
+        while its steps do what its quadratic model predicts; then, and by default, the
+        objective's own curvature is computed.
+    progress : bool or callable
+        Report the minimizer's passes over the events as they happen (True: a tqdm bar; a
+        callable gets ``(done, None, elapsed_seconds)`` after each pass).
 
     Returns
     -------
     FitResult
     """
+    with Progress(progress, None, "fit") as report:
+        return _fit(objective, fixed, start, hesse, minos, cl, tolerance, strategy, hessian,
+                    report)
+
+
+def _fit(objective, fixed, start, hesse, minos, cl, tolerance, strategy, hessian, report):
     names = list(objective.names)
     vector = _start_vector(objective, start)
     hold = np.array(objective.fixed, dtype=bool)
@@ -127,11 +173,12 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
         return _conclude(FitResult(names, vector, start_u, False), objective, free, hesse)
     analytic = _has_hessian(objective)
     if analytic and not minos:
-        solved = _newton(objective, vector, free, tolerance, hessian)
+        solved = _newton(objective, vector, free, tolerance, hessian, report=report)
         if solved is None and hessian is not None:
-            solved = _newton(objective, vector, free, tolerance, None)
+            solved = _newton(objective, vector, free, tolerance, None, report=report)
         if solved is not None:
-            result = FitResult(names, solved[0], solved[1], True, n_calls=solved[2])
+            result = FitResult(names, solved[0], solved[1], True, n_calls=solved[2],
+                               minimizer="newton")
             if hesse:
                 _set_covariance(result, objective.hessian(solved[0]), free, names)
             return _conclude(result, objective, free, hesse)
@@ -139,8 +186,10 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
     # Migrad gets plain functions: iminuit inspects a cost object's attributes (it would pick
     # up ``hessian`` and, on its strategy-2 retry, then call a G2 function that is missing).
     # A NaN gradient or an overflow can send Migrad to NaN values, where the objective has
-    # no value: such a point is infinitely bad, and the fit ends invalid instead of raising.
+    # no value: such a point is infinitely bad, and the fit stays in the finite domain
+    # instead of raising.
     def value(x):
+        report.update()
         return float(objective(x)) if np.isfinite(x).all() else np.inf
 
     def slope(x):
@@ -158,7 +207,7 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
         minuit.strategy = 2
         minuit.migrad()
     result = FitResult(names, np.array(minuit.values), float(minuit.fval), bool(minuit.valid),
-                       n_calls=int(minuit.nfcn))
+                       n_calls=int(minuit.nfcn), minimizer="migrad")
     if not (np.isfinite(result.vector).all() and np.isfinite(result.u)):
         return _conclude(result, objective, free, hesse)
     if hesse and analytic:
@@ -265,34 +314,46 @@ def _has_hessian(objective):
     return getattr(objective, "has_hessian", False)
 
 
-def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iterations=30):
+def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iterations=30,
+            report=None):
     """Newton minimization over the free parameters; (vector, u, passes) or None."""
     low, high = objective.bounds[free, 0], objective.bounds[free, 1]
     u, gradient = objective.value_and_gradient(vector)
     passes = 1
+    if report is not None:
+        report.update()
     # Steps with the cheaper Gauss-Newton curvature while far from the minimum; the exact
-    # Hessian confirms convergence (and is then the one the covariance comes from).
+    # Hessian confirms convergence (and is then the one the covariance comes from). A
+    # Gauss-Newton curvature is kept for the next step while the last full step did what
+    # its quadratic model predicted: a curvature pass costs several value+gradient passes.
     gauss_newton = fixed_hessian is None and hasattr(objective, "gauss_newton")
+    factor = None
     for _ in range(max_iterations):
-        if fixed_hessian is not None:
-            curvature = fixed_hessian
-        elif gauss_newton:
-            curvature = objective.gauss_newton(vector)
-        else:
-            curvature = objective.hessian(vector)
-        passes += fixed_hessian is None
-        g = gradient[free]
-        try:
-            factor = cho_factor(curvature[np.ix_(free, free)])
-        except LinAlgError:
-            # Indefinite away from the minimum: step with the Gauss-Newton (Fisher-scoring)
-            # curvature, positive semi-definite, where the objective offers it.
-            if fixed_hessian is not None or not hasattr(objective, "gauss_newton"):
-                return None
+        if factor is None:
+            if fixed_hessian is not None:
+                curvature = fixed_hessian
+            elif gauss_newton:
+                curvature = objective.gauss_newton(vector)
+            else:
+                curvature = objective.hessian(vector)
+            passes += fixed_hessian is None
+            if report is not None and fixed_hessian is None:
+                report.update()
             try:
-                factor = cho_factor(objective.gauss_newton(vector)[np.ix_(free, free)])
+                factor = cho_factor(curvature[np.ix_(free, free)])
             except LinAlgError:
-                return None
+                # Indefinite away from the minimum: step with the Gauss-Newton (Fisher-
+                # scoring) curvature, positive semi-definite, where the objective offers it.
+                if fixed_hessian is not None or not hasattr(objective, "gauss_newton"):
+                    return None
+                try:
+                    factor = cho_factor(objective.gauss_newton(vector)[np.ix_(free, free)])
+                except LinAlgError:
+                    return None
+            fresh = True
+        else:
+            fresh = False
+        g = gradient[free]
         step = -cho_solve(factor, g)
         distance = -0.5 * g @ step
         if not np.isfinite(distance):
@@ -300,8 +361,12 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
         if distance < 0.002 * tolerance:
             if gauss_newton:
                 gauss_newton = False
+                factor = None
                 continue
-            return vector, u, passes
+            if fresh or fixed_hessian is not None:
+                return vector, u, passes
+            factor = None    # converged on a kept curvature: confirm with a fresh one
+            continue
         x = vector[free]
         # The largest fraction of the step that stays inside the bounds.
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -313,6 +378,8 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
             trial[free] = np.clip(x + alpha * step, low, high)
             trial_u, trial_gradient = objective.value_and_gradient(trial)
             passes += 1
+            if report is not None:
+                report.update()
             if trial_u <= u + 1e-4 * alpha * (g @ step):
                 break
             alpha *= 0.5
@@ -320,6 +387,19 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
             return None
         if alpha < 1e-3:
             return None  # stuck, e.g. at a bound: leave it to Migrad
+        # Keep a Gauss-Newton curvature when the full step achieved at least the decrease
+        # its quadratic model predicted (``distance``, in u): the model then underestimates
+        # the progress, and a stale curvature only shortens the next step a little.
+        keep = gauss_newton and alpha == 1.0 and u - trial_u >= distance
+        if fixed_hessian is not None and not (alpha == 1.0 and u - trial_u >= 0.5 * distance):
+            # The given curvature (a nearby fit's) no longer describes u here: continue
+            # with the objective's own, which converges in a few steps where a poor fixed
+            # one would crawl.
+            fixed_hessian = None
+            gauss_newton = hasattr(objective, "gauss_newton")
+            keep = False
+        if not (keep or fixed_hessian is not None):
+            factor = None
         vector, u, gradient = trial, trial_u, trial_gradient
     return None
 
@@ -373,11 +453,12 @@ class ScanResult:
         return (_crossing(points, signed, -threshold), _crossing(points, signed, threshold))
 
 
-def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE):
+def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE, progress=False):
     """Profile the statistic over ``grid`` values of ``parameter``.
 
     The other free parameters are re-minimized at every point, starting from the solution
-    at the neighbouring point (the scan walks outward from the best fit).
+    at the neighbouring point (the scan walks outward from the best fit). ``progress``
+    (True or a callable, see :func:`fit`) reports the scan points done.
 
     Returns
     -------
@@ -395,13 +476,34 @@ def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE):
     centre = best.vector[index]
     above = [i for i in np.argsort(grid) if grid[i] >= centre]
     below = [i for i in np.argsort(grid)[::-1] if grid[i] < centre]
-    for walk in (above, below):
-        start = best.vector.copy()
-        for i in walk:
-            result = fit(objective, fixed={parameter: grid[i]}, start=start, hesse=False,
-                         tolerance=tolerance, hessian=curvature)
-            u[i], vectors[i] = result.u, result.vector
-            start = result.vector
+    bounds = np.asarray(objective.bounds, dtype=np.float64)
+    # The profiled parameters move along the scan about linearly: each point starts from
+    # the line through the last two solutions (the first from the best fit's covariance,
+    # theta(mu) ~ theta_hat + C[:, mu] / C[mu, mu] (mu - mu_hat)), which saves passes.
+    slope = (best.covariance[:, index] / best.covariance[index, index]
+             if best.covariance is not None and best.covariance[index, index] > 0 else None)
+    with Progress(progress, grid.size, f"scan {parameter}") as report:
+        for walk in (above, below):
+            path = [(centre, best.vector)]
+            for i in walk:
+                if len(path) >= 2:
+                    (g0, v0), (g1, v1) = path[-2], path[-1]
+                    start = v1 + (v1 - v0) * ((grid[i] - g1) / (g1 - g0) if g1 != g0 else 0.0)
+                elif slope is not None:
+                    start = best.vector + slope * (grid[i] - centre)
+                else:
+                    start = best.vector.copy()
+                start = np.clip(start, bounds[:, 0], bounds[:, 1])
+                result = fit(objective, fixed={parameter: grid[i]}, start=start, hesse=False,
+                             tolerance=tolerance, hessian=curvature)
+                if not result.valid:
+                    # A poor extrapolation must not cost the point: retry from the last one.
+                    retry = fit(objective, fixed={parameter: grid[i]}, start=path[-1][1],
+                                hesse=False, tolerance=tolerance, hessian=curvature)
+                    result = retry if retry.valid or retry.u < result.u else result
+                u[i], vectors[i] = result.u, result.vector
+                path.append((grid[i], result.vector))
+                report.update()
     lowest = int(np.argmin(u))
     if u[lowest] < best.u:
         # The global fit stopped short of a scan point: restart from there.

@@ -12,6 +12,7 @@ A binned region is the same sum over its bins, with a_b the reference yield of b
 d_b its count: 2 [lambda_b - lambda_b,ref] - 2 N_b log(lambda_b / lambda_b,ref).
 """
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,6 +23,32 @@ from .regions import BinnedRegion, UnbinnedRegion
 YIELD_METHODS = ("exact", "spline")
 
 
+class WeightedSimulation(NamedTuple):
+    """Data as weights d on a region's simulated events (Asimov data, Poisson bootstrap)."""
+
+    weights: np.ndarray
+
+
+class ObservedEvents(NamedTuple):
+    """Observed events of an unbinned region: their cached event set, weights d and
+    features X (for data-versus-model plots)."""
+
+    events: EventSet
+    weights: np.ndarray
+    X: np.ndarray
+
+
+class BinCounts(NamedTuple):
+    """The counts N of a binned region, one per bin (observed, Asimov or toy)."""
+
+    counts: np.ndarray
+
+    @property
+    def weights(self):
+        """The counts: the data weights of the region's bins."""
+        return self.counts
+
+
 class Dataset:
     """Data for a model, region by region, and the global observables of the constraints.
 
@@ -30,9 +57,9 @@ class Dataset:
     Attributes
     ----------
     regions : dict
-        Per region name: ``("reference", d)`` for weights on the region's simulated events
-        (Asimov or bootstrap data), ``("events", EventSet, d)`` for observed events, or
-        ``("counts", N)`` for a binned region.
+        Per region name, its data: :class:`WeightedSimulation` (weights on the region's
+        simulated events), :class:`ObservedEvents` (observed events of an unbinned region)
+        or :class:`BinCounts` (a binned region). Each has ``weights``, the data weights.
     global_observables : ndarray
         Centers of the Gaussian constraints (the nominal values for observed data).
     """
@@ -42,8 +69,7 @@ class Dataset:
         self.global_observables = np.asarray(global_observables, dtype=np.float64)
 
     def total_weight(self, region):
-        entry = self.regions[region]
-        return float(np.sum(entry[-1]))
+        return float(np.sum(self.regions[region].weights))
 
 
 class Model:
@@ -67,7 +93,7 @@ class Model:
 
     Examples
     --------
-    See ``examples/likelihood_fit.py`` and :mod:`bpt.toy_analysis`.
+    See ``examples/likelihood_fit.py`` and :mod:`bpt.toys.analysis`.
     """
 
     def __init__(self, parameters, regions, yields="exact", n_threads=1,
@@ -165,7 +191,7 @@ class Model:
                         or (counts < 0).any():
                     raise ValueError(f"{where}: expected {region.n_bins} non-negative "
                                      f"counts, got {counts.tolist()[:10]}")
-                regions[region.name] = ("counts", counts)
+                regions[region.name] = BinCounts(counts)
                 continue
             X, weights = entry if isinstance(entry, tuple) else (entry, None)
             X = _numbers(X, f"{where}: data")
@@ -188,8 +214,7 @@ class Model:
                                      "non-negative")
             events = EventSet(self.layouts[region.name], X, region.process_fractions(X),
                               np.zeros(len(X)), self.coefficient_dtype)
-            events.observed_X = X    # for data-versus-model plots
-            regions[region.name] = ("events", events, weights)
+            regions[region.name] = ObservedEvents(events, weights, X)
         centers = self.parameters.nominal if global_observables is None else \
             self.parameters.vector(global_observables)
         return Dataset(regions, centers)
@@ -209,22 +234,22 @@ class Model:
                              f"{sorted(expected)}")
         for region in self.regions:
             entry, where = data.regions[region.name], f"region {region.name!r}"
-            kind = entry[0]
-            if kind == "events":
-                events, weights = entry[1], np.asarray(entry[2])
-                if events.layout is not self.layouts[region.name]:
+            binned = isinstance(region, BinnedRegion)
+            if isinstance(entry, ObservedEvents):
+                if entry.events.layout is not self.layouts[region.name]:
                     raise ValueError(f"{where}: the observed events were prepared by another "
                                      "model; build the data with this model's data()")
-                n_expected, what = events.n_events, "observed events"
-            elif kind in ("reference", "counts"):
-                weights = np.asarray(entry[1])
+                n_expected, what = entry.events.n_events, "observed events"
+            elif isinstance(entry, (WeightedSimulation, BinCounts)):
                 n_expected = self.reference[region.name].n_events
-                what = "bins" if isinstance(region, BinnedRegion) else "simulated events"
-                if (kind == "counts") != isinstance(region, BinnedRegion):
-                    raise ValueError(f"{where}: a {kind!r} entry does not fit a "
+                what = "bins" if binned else "simulated events"
+                if isinstance(entry, BinCounts) != binned:
+                    raise ValueError(f"{where}: a {type(entry).__name__} entry does not fit a "
                                      f"{type(region).__name__}")
             else:
-                raise ValueError(f"{where}: unknown data entry {kind!r}")
+                raise ValueError(f"{where}: unknown data entry of type {type(entry).__name__}; "
+                                 "expected WeightedSimulation, ObservedEvents or BinCounts")
+            weights = np.asarray(entry.weights)
             if weights.shape != (n_expected,):
                 raise ValueError(f"{where}: the dataset has {weights.size} weights for the "
                                  f"{n_expected} {what} of this model; was it built by "
@@ -256,7 +281,7 @@ class Model:
         regions = {}
         for name, expected in self._positive_expected(vector, "Asimov data").items():
             binned = isinstance(self.region(name), BinnedRegion)
-            regions[name] = ("counts", expected) if binned else ("reference", expected)
+            regions[name] = BinCounts(expected) if binned else WeightedSimulation(expected)
         centers = np.where(self.parameters.constrained, vector, self.parameters.nominal)
         return Dataset(regions, centers)
 
@@ -280,7 +305,7 @@ class Model:
                               "them zero counts", RuntimeWarning, stacklevel=2)
             counts = rng.poisson(np.maximum(expected, 0.0)).astype(np.float64)
             binned = isinstance(self.region(name), BinnedRegion)
-            regions[name] = ("counts", counts) if binned else ("reference", counts)
+            regions[name] = BinCounts(counts) if binned else WeightedSimulation(counts)
         ps = self.parameters
         centers = np.where(ps.constrained, rng.normal(vector, ps.widths), ps.nominal)
         return Dataset(regions, centers)
@@ -316,8 +341,8 @@ class Model:
 
     def likelihood(self, data):
         """The statistic u on ``data``, ready for fits and scans."""
-        from .statistic import ProfileLikelihood
-        return ProfileLikelihood(self, data)
+        from .statistic import NegativeLogLikelihood
+        return NegativeLogLikelihood(self, data)
 
 
 def _numbers(values, what):

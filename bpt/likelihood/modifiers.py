@@ -74,37 +74,48 @@ class Rates:
                     self.log_factors[p, bound.index] += bound.log_factor
                 else:
                     raise TypeError(f"unknown rate modifier {modifier!r}")
-        self.indices = [sorted(set(np.flatnonzero(row)) | set(scales))
-                        for row, scales in zip(self.log_factors, self.scales)]
 
     def evaluate(self, vector, with_hessian=False):
         """Rates f (P,), f - 1 (accurate when f is close to 1), df/dx (P, n) and, with
         ``with_hessian``, d2f/dx2 (P, n, n), else None."""
-        exponent = self.log_factors @ vector
-        factor, factor_m1 = np.exp(exponent), np.expm1(exponent)
-        scale, scale_m1 = np.ones(self.n_processes), np.zeros(self.n_processes)
-        scale_gradient = np.zeros((self.n_processes, self.n_params))
-        for p, indices in enumerate(self.scales):
-            for position, index in enumerate(indices):
-                value = vector[index]
-                # (1 + a)(1 + b) - 1 = a + b + ab
-                scale_m1[p] = scale_m1[p] + (value - 1.0) + scale_m1[p] * (value - 1.0)
-                scale[p] *= value
-                others = np.prod([vector[j] for q, j in enumerate(indices) if q != position])
-                scale_gradient[p, index] += others
-        rate = scale * factor
-        rate_m1 = scale_m1 * factor + factor_m1
-        gradient = rate[:, None] * self.log_factors + factor[:, None] * scale_gradient
-        if not with_hessian:
-            return rate, rate_m1, gradient, None
+        P, n = self.n_processes, self.n_params
+        # The scales' product, factor by factor; f - 1 from (1 + a)(1 + b) - 1 = a + b + ab.
+        scale = (np.ones(P), np.zeros((P, n)), np.zeros((P, n, n)) if with_hessian else None)
+        scale_m1 = np.zeros(P)
+        for slot in range(max(map(len, self.scales), default=0)):
+            value, gradient = np.ones(P), np.zeros((P, n))
+            for p, indices in enumerate(self.scales):
+                if slot < len(indices):
+                    value[p] = vector[indices[slot]]
+                    gradient[p, indices[slot]] = 1.0
+            scale_m1 = scale_m1 + (value - 1.0) + scale_m1 * (value - 1.0)
+            scale = product_rule(scale, (value, gradient,
+                                         np.zeros((P, n, n)) if with_hessian else None))
         kappa = self.log_factors
-        hessian = rate[:, None, None] * kappa[:, :, None] * kappa[:, None, :]
-        cross = factor[:, None, None] * kappa[:, :, None] * scale_gradient[:, None, :]
-        hessian += cross + cross.transpose(0, 2, 1)
-        for p, indices in enumerate(self.scales):
-            for a, i in enumerate(indices):
-                for b, j in enumerate(indices):
-                    if a != b:
-                        hessian[p, i, j] += factor[p] * np.prod(
-                            [vector[k] for q, k in enumerate(indices) if q not in (a, b)])
-        return rate, rate_m1, gradient, hessian
+        exponent = kappa @ vector
+        factor, factor_m1 = np.exp(exponent), np.expm1(exponent)
+        lognormal = (factor, factor[:, None] * kappa,
+                     factor[:, None, None] * kappa[:, :, None] * kappa[:, None, :]
+                     if with_hessian else None)
+        rate, gradient, hessian = product_rule(scale, lognormal)
+        return rate, scale_m1 * factor + factor_m1, gradient, hessian
+
+
+def product_rule(first, second):
+    """The value, gradient and Hessian of a product of two factors given with theirs.
+
+    Each factor is ``(value, gradient, hessian)`` with shapes ``(...)``, ``(..., n)`` and
+    ``(..., n, n)``, leading axes (one factor per process, say) alike; the Hessians may be
+    None (then the product's is None).
+    """
+    f, df, d2f = first
+    g, dg, d2g = second
+    f, g = np.asarray(f), np.asarray(g)
+    value = f * g
+    gradient = df * g[..., None] + f[..., None] * dg
+    if d2f is None or d2g is None:
+        return value, gradient, None
+    outer = df[..., :, None] * dg[..., None, :]
+    hessian = d2f * g[..., None, None] + f[..., None, None] * d2g + outer + np.swapaxes(outer,
+                                                                                      -1, -2)
+    return value, gradient, hessian

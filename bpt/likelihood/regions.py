@@ -8,9 +8,10 @@ POI dependence through per-bin polynomial coefficients.
 """
 import numpy as np
 
-from .._validation import as_table
+from .._input import as_table
+from .._core._parametric_criterion import ParametricCriterion
 from ..coefficients import coefficients_from_weights
-from ..parametrization import Parametrization
+from ..parametrization import Parametrization, nominal_points
 from .components import LogRatioSystematic, PoiDependence, Systematic
 
 
@@ -48,10 +49,6 @@ class Process:
             raise ValueError(f"process {name!r}: weights must be finite, one per event")
         _check_components(name, poi, systematics)
         self.rate, self.poi, self.systematics = list(rate), poi, list(systematics)
-
-    @property
-    def expected_yield(self):
-        return float(self.weights.sum())
 
 
 class UnbinnedRegion:
@@ -195,8 +192,8 @@ class BinnedSystematic(Systematic):
     def __init__(self, parameters, points, yields, parametrization="quadratic"):
         names, points, yields, parametrization = _binned_inputs(parameters, points, yields,
                                                                 parametrization)
-        nominal = np.flatnonzero((points == 0).all(axis=1))
-        if nominal.size != 1:
+        is_nominal = nominal_points(points)
+        if is_nominal.sum() != 1:
             raise ValueError("BinnedSystematic: the points must contain the nominal point 0 "
                              "exactly once")
         # A bin without events at any point contributes nothing: its coefficients stay zero.
@@ -207,11 +204,12 @@ class BinnedSystematic(Systematic):
             raise ValueError(f"BinnedSystematic: bin {bin_index} has a non-positive yield at "
                              f"point {points[bad[0]].tolist()} but not at every point; "
                              "log-polynomial fits need positive yields")
-        others = np.flatnonzero(~(points == 0).all(axis=1))
-        design = parametrization.design_matrix(points[others], "non-nominal points")
-        log_ratios = np.zeros((others.size, yields.shape[1]))
-        log_ratios[:, ~empty] = np.log(yields[others][:, ~empty] / yields[nominal][:, ~empty])
-        table = (np.linalg.pinv(design) @ log_ratios).T
+        design = parametrization.design_matrix(points[~is_nominal], "non-nominal points")
+        # Each bin is a leaf whose weights at the points (nominal first) are its yields.
+        leaf = ParametricCriterion(design, np.zeros(points.shape[0]))
+        bin_yields = np.concatenate([yields[is_nominal], yields[~is_nominal]]).T
+        table = np.zeros((yields.shape[1], parametrization.n_terms))
+        table[~empty] = leaf.values(np.ascontiguousarray(bin_yields[~empty]))
         self.n_bins = yields.shape[1]
         super().__init__(_PerBinTable(table), names, parametrization)
 

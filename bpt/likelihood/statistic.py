@@ -1,14 +1,28 @@
 """The statistic u(theta, nu) of a model on a dataset, with its analytic gradient.
 
-:class:`ProfileLikelihood` is the objective the inference functions minimize: a callable of
-the full parameter vector with ``grad``, ``names``, ``start``, ``bounds`` and ``fixed``.
+:class:`NegativeLogLikelihood` is the objective the inference functions minimize: a
+callable of the full parameter vector with ``grad``, ``names``, ``start``, ``bounds`` and
+``fixed``. It is the full u(theta, nu), every parameter free; profiling (minimizing over
+the nuisances) is done by :mod:`bpt.likelihood.inference`.
 """
+from typing import NamedTuple, Optional
+
 import numpy as np
 
 from . import inference
+from .events import EventSet
+from .model import ObservedEvents
 
 
-class ProfileLikelihood:
+class _Pass(NamedTuple):
+    """One compiled pass of the statistic: an event set with its weights."""
+
+    events: EventSet
+    yield_weights: Optional[np.ndarray]   # None: the event set's own yield weights a_i
+    data_weights: np.ndarray
+
+
+class NegativeLogLikelihood:
     """u = -2 ln L + 2 ln L(reference) of ``model`` on ``data``.
 
     Parameters
@@ -31,25 +45,26 @@ class ProfileLikelihood:
         self.bounds = parameters.bounds.copy()
         self.fixed = parameters.fixed.copy()
         self.centers = data.global_observables
-        self._passes = []        # (EventSet, yield weights or None, data weights)
+        self._passes = []
         self._splines = []
         for name, events in model.reference.items():
             entry = data.regions[name]
             spline = model.spline_yields.get(name)
             if spline is not None:
                 self._splines.append(spline)
-            zero_yields = np.zeros(events.n_events) if spline is not None else None
-            kind = entry[0]
-            if kind in ("reference", "counts"):
-                self._passes.append((events, zero_yields, np.asarray(entry[1], np.float64)))
-            elif kind == "events":
+            if isinstance(entry, ObservedEvents):
                 if spline is None:
+                    # The expected yield: the simulated events, without data weights.
                     yields = model.yield_events.get(name, events)
-                    self._passes.append((yields, None, np.zeros(yields.n_events)))
-                observed, weights = entry[1], entry[2]
-                self._passes.append((observed, None, np.asarray(weights, np.float64)))
+                    self._passes.append(_Pass(yields, None, np.zeros(yields.n_events)))
+                self._passes.append(_Pass(entry.events, None,
+                                          np.asarray(entry.weights, np.float64)))
             else:
-                raise ValueError(f"unknown data entry {kind!r} for region {name!r}")
+                # Weights on the region's own simulated events or bins: one pass gives the
+                # expected yield and the data term (the yield term left to the spline).
+                zero_yields = np.zeros(events.n_events) if spline is not None else None
+                self._passes.append(_Pass(events, zero_yields,
+                                          np.asarray(entry.weights, np.float64)))
         self._cache_key = None
         self._cache = None
 
@@ -59,9 +74,9 @@ class ProfileLikelihood:
         gradient = gradient.copy()
         hessian = np.diag(np.where(parameters.constrained, 2.0 / parameters.widths ** 2, 0.0))
         n_threads = self.model.n_threads
-        for events, yield_weights, data_weights in self._passes:
-            value, grad, hess = events.evaluate(vector, data_weights, yield_weights,
-                                                with_gradient, n_threads, with_hessian)
+        for one in self._passes:
+            value, grad, hess = one.events.evaluate(vector, one.data_weights, one.yield_weights,
+                                                    with_gradient, n_threads, with_hessian)
             total += 2.0 * value
             if with_gradient:
                 gradient += 2.0 * grad
@@ -118,7 +133,7 @@ class ProfileLikelihood:
     @property
     def has_hessian(self):
         """Whether :meth:`hessian` is analytic (surrogates with cached coefficients)."""
-        return all(not events.layout.generic for events, _, _ in self._passes)
+        return all(not one.events.layout.generic for one in self._passes)
 
     def hessian(self, vector):
         """The exact second derivatives of u (one compiled pass)."""
@@ -132,8 +147,9 @@ class ProfileLikelihood:
         vector = np.asarray(vector, dtype=np.float64)
         parameters = self.model.parameters
         curvature = np.diag(np.where(parameters.constrained, 2.0 / parameters.widths ** 2, 0.0))
-        for events, yield_weights, data_weights in self._passes:
-            curvature += 2.0 * events.gauss_newton(vector, data_weights, yield_weights)
+        for one in self._passes:
+            curvature += 2.0 * one.events.gauss_newton(vector, one.data_weights,
+                                                       one.yield_weights, self.model.n_threads)
         for spline in self._splines:
             curvature += 2.0 * spline.evaluate(vector, True)[2]
         return curvature

@@ -7,9 +7,10 @@ Pseudo-experiments run through joblib, so ``with joblib.parallel_backend("dask")
 from dataclasses import dataclass
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import delayed
 from scipy.stats import chi2
 
+from .._progress import Progress, parallel_map
 from .inference import fit
 
 
@@ -50,7 +51,7 @@ def _pseudo_experiment(model, truth_vector, index, seed, tolerance):
 
 
 def coverage(model, parameter, truth=None, n_toys=100, random_state=None, n_jobs=1,
-             tolerance=1e-3):
+             tolerance=1e-3, progress=False):
     """Neyman coverage of profile-likelihood intervals by Poisson-bootstrap toys.
 
     Each toy draws data at ``truth`` (:meth:`Model.toy`: Poisson counts on the expected
@@ -70,6 +71,11 @@ def coverage(model, parameter, truth=None, n_toys=100, random_state=None, n_jobs
     random_state : int, optional
     n_jobs : int
         joblib workers; the active joblib backend decides where they run.
+    tolerance : float
+        Of the fits.
+    progress : bool or callable
+        Report the pseudo-experiments done (True: a tqdm bar with elapsed time and time
+        left; a callable gets ``(done, n_toys, elapsed_seconds)``).
 
     Returns
     -------
@@ -78,8 +84,8 @@ def coverage(model, parameter, truth=None, n_toys=100, random_state=None, n_jobs
     vector = model.parameters.vector(truth)
     index = model.parameters.index(parameter)
     seeds = np.random.SeedSequence(random_state).spawn(n_toys)
-    outcomes = Parallel(n_jobs=n_jobs)(
-        delayed(_pseudo_experiment)(model, vector, index, seed, tolerance) for seed in seeds)
+    outcomes = parallel_map((delayed(_pseudo_experiment)(model, vector, index, seed, tolerance)
+                             for seed in seeds), n_toys, n_jobs, progress, "coverage")
     q = np.array([o[0] for o in outcomes])
     valid = np.array([o[1] for o in outcomes], dtype=bool)
     return CoverageResult(parameter, float(vector[index]), q, valid)
@@ -197,7 +203,7 @@ def _truth_experiment(generate, objectives, parameter, truth, seed, tolerance):
 
 
 def truth_coverage(generate, objectives, parameter, truth, n_toys=100, random_state=None,
-                   n_jobs=1, tolerance=1e-3):
+                   n_jobs=1, tolerance=1e-3, progress=False):
     """Coverage, pulls and differences of several likelihoods on pseudo-data from the truth.
 
     Unlike :func:`coverage`, whose toys are drawn from the model itself and so cannot see
@@ -215,7 +221,7 @@ def truth_coverage(generate, objectives, parameter, truth, n_toys=100, random_st
         ``numpy.random.default_rng``.
     objectives : dict
         ``name -> make(pseudo_experiment)`` returning an objective for
-        :func:`~bpt.likelihood.fit` (a :class:`ProfileLikelihood`, an oracle, ...). All of
+        :func:`~bpt.likelihood.fit` (a :class:`NegativeLogLikelihood`, an oracle, ...). All of
         them must name ``parameter``.
     parameter : str
         The parameter of interest.
@@ -227,6 +233,8 @@ def truth_coverage(generate, objectives, parameter, truth, n_toys=100, random_st
         joblib workers; the active joblib backend decides where they run.
     tolerance : float
         Of the fits.
+    progress : bool or callable
+        Report the pseudo-experiments done, as in :func:`coverage`.
 
     Returns
     -------
@@ -237,9 +245,9 @@ def truth_coverage(generate, objectives, parameter, truth, n_toys=100, random_st
     if not isinstance(n_toys, (int, np.integer)) or n_toys < 1:
         raise ValueError(f"n_toys must be a positive integer, got {n_toys!r}")
     seeds = np.random.SeedSequence(random_state).spawn(n_toys)
-    outcomes = Parallel(n_jobs=n_jobs)(
-        delayed(_truth_experiment)(generate, objectives, parameter, float(truth), seed,
-                                   tolerance) for seed in seeds)
+    outcomes = parallel_map((delayed(_truth_experiment)(generate, objectives, parameter,
+                                                        float(truth), seed, tolerance)
+                             for seed in seeds), n_toys, n_jobs, progress, "truth coverage")
     table = np.array([[o[:3] for o in row] for row in outcomes], dtype=np.float64)
     valid = np.array([[o[3] for o in row] for row in outcomes], dtype=bool)
     return TruthCoverageResult(parameter, float(truth), list(objectives), table[..., 0],
@@ -299,17 +307,22 @@ class ImpactsResult:
         return [self.names[i] for i in np.argsort(size)[::-1]]
 
 
-def impacts(objective, poi, nuisances=None, best=None, tolerance=1e-3):
+def impacts(objective, poi, nuisances=None, best=None, tolerance=1e-3, progress=False):
     """Pre- and post-fit impacts of nuisance parameters on ``poi``.
 
     Parameters
     ----------
-    objective : ProfileLikelihood or compatible
+    objective : NegativeLogLikelihood or compatible
     poi : str
     nuisances : list of str, optional
         Default: the free Gaussian-constrained parameters of the model.
     best : FitResult, optional
         The global fit with Hesse errors, if already done.
+    tolerance : float
+        Of the fits.
+    progress : bool or callable
+        Report the nuisances done (True: a tqdm bar; a callable gets
+        ``(done, n_nuisances, elapsed_seconds)``).
 
     Returns
     -------
@@ -324,6 +337,7 @@ def impacts(objective, poi, nuisances=None, best=None, tolerance=1e-3):
     poi_index = parameters.index(poi)
     poi_value = best.vector[poi_index]
     pulls, constraints, prefit, postfit = [], [], [], []
+    report = Progress(progress, len(nuisances), "impacts")
     for name in nuisances:
         k = parameters.index(name)
         width, value = parameters.widths[k], best.vector[k]
@@ -340,6 +354,8 @@ def impacts(objective, poi, nuisances=None, best=None, tolerance=1e-3):
             shifts.append(pair)
         prefit.append(shifts[0])
         postfit.append(shifts[1])
+        report.update()
+    report.close()
     return ImpactsResult(poi, float(poi_value), float(best.errors.get(poi, np.nan)),
                          list(nuisances), np.array(pulls), np.array(constraints),
                          np.array(prefit).reshape(-1, 2), np.array(postfit).reshape(-1, 2))

@@ -10,8 +10,12 @@ tabulated on a grid of its single parameter and interpolated by a cubic spline o
 Effects are thereby assumed to factorize between the POI and each systematic group; the
 exact sums over the simulated events are the default.
 """
+import functools
+
 import numpy as np
 from scipy.interpolate import CubicSpline
+
+from .modifiers import product_rule
 
 
 GRID_POINTS = 41
@@ -84,7 +88,7 @@ class SplineYields:
                 hess = np.zeros((n, n))
                 hess[index, index] = value * (d1 ** 2 + d2)
                 factors.append((value, grad, hess))
-            value, grad, hess = _product(factors)
+            value, grad, hess = functools.reduce(product_rule, factors)
             total += value - self.A[p]
             gradient += grad
             hessian += hess
@@ -97,13 +101,3 @@ def _grid(parameters, index, n_points):
     low = low if np.isfinite(low) else parameter.nominal - 5 * parameter.width
     high = high if np.isfinite(high) else parameter.nominal + 5 * parameter.width
     return np.linspace(low, high, n_points)
-
-
-def _product(factors):
-    """Value, gradient and Hessian of a product of factors given with theirs."""
-    value, grad, hess = factors[0]
-    for f, g, h in factors[1:]:
-        hess = hess * f + value * h + np.outer(grad, g) + np.outer(g, grad)
-        grad = grad * f + value * g
-        value = value * f
-    return value, grad, hess

@@ -22,6 +22,9 @@ BoostedInformationTree toys, events drawn at theta = 0 with unit weight:
   (1 + theta1 sin x + theta2 cos x)^2.
 
 All take ``n_noise_features``: extra N(0, 1) features that carry no information.
+
+:mod:`bpt.toys.analysis` is a whole analysis built on such densities (signal, backgrounds,
+an energy-scale nuisance) with its exact likelihood, for checking fits and coverage.
 """
 from typing import Callable, NamedTuple, Optional
 

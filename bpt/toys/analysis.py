@@ -20,10 +20,10 @@ from functools import partial
 import numpy as np
 from scipy.special import logsumexp
 
-from .likelihood import (POI, BinnedProcess, BinnedRegion, BinnedSystematic, Model,
+from ..likelihood import (POI, BinnedProcess, BinnedRegion, BinnedSystematic, Model,
                          Normalization, Nuisance, Process, Scale, Systematic, UnbinnedRegion,
                          truth_coverage)
-from .parametric import BoostedParametricTree
+from ..parametric import BoostedParametricTree
 
 PROCESSES = ("signal", "background1", "background2")
 PARAMETERS = ("mu", "es", "bkg_norm")
