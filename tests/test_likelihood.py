@@ -383,3 +383,30 @@ def test_curvature_on_two_threads_agrees_and_repeats():
         np.testing.assert_allclose(double, single, rtol=1e-12,
                                    atol=1e-12 * np.abs(single).max())
         np.testing.assert_array_equal(getattr(two.likelihood(data), curvature)(x), double)
+
+
+def test_scan_with_quasi_newton_curvature_matches_independent_fits(surrogates):
+    """A scan starts every point on the line through the last two solutions and carries a
+    BFGS-corrected curvature along: its q agrees with fits of each point from the best fit,
+    and it needs few curvature passes (measured: the best fit's Hessian, then one Gauss-
+    Newton restart where a step had to be shortened: 2 Hessians, 2 Gauss-Newton passes for
+    11 points)."""
+    model = make_model(surrogates)
+    u = model.likelihood(model.toy({"mu": 1.2}, random_state=2))
+    best = fit(u)
+    grid = best["mu"] + best.errors["mu"] * np.linspace(-2.5, 2.5, 11)
+    calls = {"hessian": 0, "gauss_newton": 0}
+    for name in calls:
+        original = getattr(u, name)
+
+        def counted(vector, original=original, name=name):
+            calls[name] += 1
+            return original(vector)
+        setattr(u, name, counted)
+    scan = u.scan("mu", grid, best=best)
+    assert calls["hessian"] + calls["gauss_newton"] <= 5 < grid.size
+    independent = [fit(u, fixed={"mu": g}, start=best.vector, hesse=False).u for g in grid]
+    np.testing.assert_allclose(scan.q, np.array(independent) - scan.best.u, atol=2e-5)
+    given = u.hessian(best.vector).copy()
+    fit(u, fixed={"mu": grid[0]}, start=best.vector, hessian=given)
+    np.testing.assert_array_equal(given, u.hessian(best.vector))   # the caller's is kept

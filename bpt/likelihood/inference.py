@@ -136,9 +136,10 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
         derivatives while minimizing; the covariance then comes from Hesse. A failed
         minimization is retried with strategy 2.
     hessian : ndarray, optional
-        An approximation of the Hessian for the Newton steps (e.g. from a nearby fit), kept
-        while its steps do what its quadratic model predicts; then, and by default, the
-        objective's own curvature is computed.
+        An approximation of the Hessian for the Newton steps (e.g. from a nearby fit),
+        corrected by quasi-Newton (BFGS) updates while full steps succeed; once a step has
+        to be shortened, and by default, the objective's own curvature is computed. The
+        array passed is not modified.
     progress : bool or callable
         Report the minimizer's passes over the events as they happen (True: a tqdm bar; a
         callable gets ``(done, None, elapsed_seconds)`` after each pass).
@@ -147,9 +148,19 @@ def fit(objective, fixed=None, start=None, hesse=True, minos=None, cl=0.68,
     -------
     FitResult
     """
+    if hessian is not None:
+        # The Newton steps correct it in place (quasi-Newton updates): keep the caller's.
+        hessian = np.array(hessian, dtype=np.float64)
     with Progress(progress, None, "fit") as report:
         return _fit(objective, fixed, start, hesse, minos, cl, tolerance, strategy, hessian,
                     report)
+
+
+def _conditional_fit(objective, fixed, start, tolerance, curvature):
+    """A fit without covariance from ``start`` whose Newton steps begin with
+    ``curvature`` and correct it in place, for a scan to carry it on to its next point."""
+    return _fit(objective, fixed, start, False, None, 0.68, tolerance, 0, curvature,
+                Progress(False))
 
 
 def _fit(objective, fixed, start, hesse, minos, cl, tolerance, strategy, hessian, report):
@@ -391,17 +402,40 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
         # its quadratic model predicted (``distance``, in u): the model then underestimates
         # the progress, and a stale curvature only shortens the next step a little.
         keep = gauss_newton and alpha == 1.0 and u - trial_u >= distance
-        if fixed_hessian is not None and not (alpha == 1.0 and u - trial_u >= 0.5 * distance):
-            # The given curvature (a nearby fit's) no longer describes u here: continue
-            # with the objective's own, which converges in a few steps where a poor fixed
-            # one would crawl.
-            fixed_hessian = None
-            gauss_newton = hasattr(objective, "gauss_newton")
-            keep = False
+        if fixed_hessian is not None:
+            if alpha < 1.0:
+                # The given curvature (a nearby fit's) no longer describes u here: continue
+                # with the objective's own, which converges in a few steps.
+                fixed_hessian = None
+                gauss_newton = hasattr(objective, "gauss_newton")
+                keep = False
+            else:
+                # Quasi-Newton (BFGS) correction of the given curvature by this step, in
+                # place: it converges superlinearly without curvature passes, and a scan
+                # carries the corrected curvature on to its next point.
+                keep = _bfgs_update(fixed_hessian, free, trial[free] - x,
+                                    trial_gradient[free] - g)
+                if keep:
+                    factor = None
         if not (keep or fixed_hessian is not None):
             factor = None
         vector, u, gradient = trial, trial_u, trial_gradient
     return None
+
+
+def _bfgs_update(curvature, free, step, change):
+    """BFGS update of ``curvature``'s free block (u's Hessian, so the gradient change of
+    a step is H step) by a step and its gradient change; False if the pair has no positive
+    curvature (the update would lose positive definiteness)."""
+    along = change @ step
+    block = np.ix_(free, free)
+    current = curvature[block]
+    image = current @ step
+    bend = step @ image
+    if not (along > 1e-12 * np.linalg.norm(change) * np.linalg.norm(step) and bend > 0):
+        return False
+    curvature[block] = current - np.outer(image, image) / bend + np.outer(change, change) / along
+    return True
 
 
 def _set_covariance(result, curvature, free, names):
@@ -469,8 +503,9 @@ def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE, pro
     grid = np.asarray(grid, dtype=np.float64)
     if best is None:
         best = fit(objective, hesse=False, tolerance=tolerance)
-    # The curvature changes slowly along a scan: the best fit's serves every point.
-    curvature = objective.hessian(best.vector) if _has_hessian(objective) else None
+    # The curvature changes slowly along a scan: the best fit's starts each walk, corrected
+    # by the quasi-Newton updates of every step along it.
+    initial = objective.hessian(best.vector) if _has_hessian(objective) else None
     u = np.empty(grid.size)
     vectors = np.empty((grid.size, len(names)))
     centre = best.vector[index]
@@ -484,6 +519,7 @@ def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE, pro
              if best.covariance is not None and best.covariance[index, index] > 0 else None)
     with Progress(progress, grid.size, f"scan {parameter}") as report:
         for walk in (above, below):
+            curvature = None if initial is None else np.array(initial, dtype=np.float64)
             path = [(centre, best.vector)]
             for i in walk:
                 if len(path) >= 2:
@@ -494,12 +530,12 @@ def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE, pro
                 else:
                     start = best.vector.copy()
                 start = np.clip(start, bounds[:, 0], bounds[:, 1])
-                result = fit(objective, fixed={parameter: grid[i]}, start=start, hesse=False,
-                             tolerance=tolerance, hessian=curvature)
+                result = _conditional_fit(objective, {parameter: grid[i]}, start, tolerance,
+                                          curvature)
                 if not result.valid:
                     # A poor extrapolation must not cost the point: retry from the last one.
                     retry = fit(objective, fixed={parameter: grid[i]}, start=path[-1][1],
-                                hesse=False, tolerance=tolerance, hessian=curvature)
+                                hesse=False, tolerance=tolerance, hessian=initial)
                     result = retry if retry.valid or retry.u < result.u else result
                 u[i], vectors[i] = result.u, result.vector
                 path.append((grid[i], result.vector))
