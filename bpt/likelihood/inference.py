@@ -338,6 +338,10 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
     # Gauss-Newton curvature is kept for the next step while the last full step did what
     # its quadratic model predicted: a curvature pass costs several value+gradient passes.
     gauss_newton = fixed_hessian is None and hasattr(objective, "gauss_newton")
+    # Started from a given curvature (a scan point): the minimum needs no confirmation by
+    # the exact Hessian, whose pass costs more than the few steps it would save.
+    confirm = fixed_hessian is None
+    shortened = 0
     factor = None
     for _ in range(max_iterations):
         if factor is None:
@@ -370,6 +374,8 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
         if not np.isfinite(distance):
             return None
         if distance < 0.002 * tolerance:
+            if gauss_newton and not confirm:
+                return vector, u, passes
             if gauss_newton:
                 gauss_newton = False
                 factor = None
@@ -403,9 +409,10 @@ def _newton(objective, vector, free, tolerance, fixed_hessian=None, max_iteratio
         # the progress, and a stale curvature only shortens the next step a little.
         keep = gauss_newton and alpha == 1.0 and u - trial_u >= distance
         if fixed_hessian is not None:
-            if alpha < 1.0:
-                # The given curvature (a nearby fit's) no longer describes u here: continue
-                # with the objective's own, which converges in a few steps.
+            shortened = shortened + 1 if alpha < 1.0 else 0
+            if shortened >= 2:
+                # Twice in a row the given curvature (a nearby fit's, corrected) overshot:
+                # it no longer describes u here; continue with the objective's own.
                 fixed_hessian = None
                 gauss_newton = hasattr(objective, "gauss_newton")
                 keep = False
