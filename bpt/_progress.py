@@ -30,7 +30,7 @@ class Progress:
                             f"elapsed_seconds), got {progress!r}")
         self.total = total
         self.done = 0
-        self._callback = progress if callable(progress) and progress is not True else None
+        self._callback = progress if callable(progress) else None
         self._bar = tqdm(total=total, desc=description, leave=False) \
             if progress is True else None
         self._start = time.perf_counter()

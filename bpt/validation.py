@@ -237,17 +237,23 @@ def weight_closure_test(surrogate, X, weights, nu_points, *, points=None, n_bins
     log_ratio = _log_ratio_function(surrogate)
     X, weights, all_points, nominal = _weight_variation_input(X, weights, nu_points)
     columns, names = _closure_columns(X, n_bins, features, feature_names)
-    w_nom = weights[:, nominal]
     results = []
-    for k in _select_points(all_points, nominal, points):
-        w_var = weights[:, k]
-        w_rew = _reweighted_nominal(log_ratio, X, w_nom, all_points[k])
+    for point, w_nom, w_rew, w_var in _weight_variations(log_ratio, X, weights, all_points,
+                                                         nominal, points):
         if normalize:
             w_rew = w_rew * (w_var.sum() / w_rew.sum())
-        results.append(PointClosure(all_points[k].copy(), [
+        results.append(PointClosure(point.copy(), [
             _feature_closure(c, names[c], X[:, c], w_nom, w_rew, X[:, c], w_var, n_bins,
                              normalize, shared=True) for c in columns]))
     return ClosureResult(results)
+
+
+def _weight_variations(log_ratio, X, weights, all_points, nominal, points):
+    """Per checked point: (point, nominal weights, reweighted nominal, varied weights)."""
+    w_nom = weights[:, nominal]
+    for k in _select_points(all_points, nominal, points):
+        yield (all_points[k], w_nom, _reweighted_nominal(log_ratio, X, w_nom, all_points[k]),
+               weights[:, k])
 
 
 def _weight_variation_input(X, weights, nu_points):
@@ -500,19 +506,18 @@ def weight_two_sample_test(surrogate, X, weights, nu_points, *, points=None, cla
     log_ratio = _log_ratio_function(surrogate)
     X, weights, all_points, nominal = _weight_variation_input(X, weights, nu_points)
     template, rng = _two_sample_setup(classifier, test_fraction, n_permutations, random_state)
-    w_nom = weights[:, nominal]
     results = []
-    for k in _select_points(all_points, nominal, points):
-        w_rew = _reweighted_nominal(log_ratio, X, w_nom, all_points[k])
-        w_var = weights[:, k]
+    for point, _, w_rew, w_var in _weight_variations(log_ratio, X, weights, all_points,
+                                                     nominal, points):
         train, test = train_test_split(np.arange(X.shape[0]), test_size=test_fraction,
                                        random_state=rng.randint(2**31))
-        _warn_if_few(all_points[k], test.size, "held-out events")
+        _warn_if_few(point, test.size, "held-out events")
         labels = np.repeat([0, 1], train.size)
         scores = _trained_scores(template, rng, np.concatenate([X[train], X[train]]), labels,
                                  np.concatenate([w_rew[train], w_var[train]]), X[test])
-        order = np.argsort(np.concatenate([scores, scores]), kind="mergesort")
-        sorted_scores = _SortedScores(np.concatenate([scores, scores])[order])
+        doubled = np.concatenate([scores, scores])     # both copies of every test event
+        order = np.argsort(doubled, kind="mergesort")
+        sorted_scores = _SortedScores(doubled[order])
         test_labels = np.repeat([False, True], test.size)[order]
         first, second = w_rew[test], w_var[test]
 
@@ -522,7 +527,7 @@ def weight_two_sample_test(surrogate, X, weights, nu_points, *, points=None, cla
 
         observed = auc(np.zeros(test.size, dtype=bool))
         null = np.array([auc(rng.random(test.size) < 0.5) for _ in range(n_permutations)])
-        results.append(_two_sample_result(all_points[k], observed, null, train.size,
+        results.append(_two_sample_result(point, observed, null, train.size,
                                           test.size))
     return TwoSampleResults(results)
 
