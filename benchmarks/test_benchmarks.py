@@ -1,6 +1,6 @@
-"""pytest-benchmark suite: ``pytest benchmarks/`` (LightGBM cases need the benchmark extra).
+"""pytest-benchmark suite: ``pytest benchmarks/ -n 0`` (LightGBM cases need the benchmark extra).
 
-Compare groups with ``pytest benchmarks/ --benchmark-group-by=group``: bpt and its peers on
+Compare groups with ``pytest benchmarks/ -n 0 --benchmark-group-by=group``: bpt and its peers on
 the same data shape sit in one group.
 """
 import os

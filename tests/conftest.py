@@ -1,11 +1,24 @@
-"""Test configuration: pinned thread count, slow tests behind --runslow, and the fitted
+"""Test configuration: pinned thread counts, slow tests behind --runslow, and the fitted
 toys shared by several test files (each fitted once per test run)."""
 import os
 
-# OpenMP reads this when the compiled core is first loaded: pin it before any import of bpt.
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+import pytest
 
-import pytest  # noqa: E402
+
+def pytest_configure(config):
+    """Pin the threads of OpenMP and OpenBLAS, which read them when first loaded (the test
+    modules import numpy and bpt after this hook). Under pytest-xdist (the default, see
+    pyproject.toml) the workers inherit them from this, the controlling process, and the
+    CPUs are shared among the workers: more threads than CPUs in total make each
+    worker's threads wait for the others' (OpenBLAS spins while it waits, which made a
+    two-worker run 12x slower)."""
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller has set them
+        return
+    workers = getattr(config.option, "numprocesses", None) or 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = str(max(1, min(2, (cpus or 1) // int(workers))))
+    os.environ.setdefault("OMP_NUM_THREADS", threads)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", threads)
 
 
 def pytest_addoption(parser):

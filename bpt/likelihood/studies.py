@@ -337,25 +337,24 @@ def impacts(objective, poi, nuisances=None, best=None, tolerance=1e-3, progress=
     poi_index = parameters.index(poi)
     poi_value = best.vector[poi_index]
     pulls, constraints, prefit, postfit = [], [], [], []
-    report = Progress(progress, len(nuisances), "impacts")
-    for name in nuisances:
-        k = parameters.index(name)
-        width, value = parameters.widths[k], best.vector[k]
-        error = best.errors.get(name, np.nan)
-        pulls.append((value - parameters.nominal[k]) / width)
-        constraints.append(error / width)
-        shifts = []
-        for delta in (width, error):
-            pair = []
-            for sign in (-1, 1):
-                refit = fit(objective, fixed={name: value + sign * delta}, start=best.vector,
-                            hesse=False, tolerance=tolerance)
-                pair.append(refit.vector[poi_index] - poi_value)
-            shifts.append(pair)
-        prefit.append(shifts[0])
-        postfit.append(shifts[1])
-        report.update()
-    report.close()
+    with Progress(progress, len(nuisances), "impacts") as report:
+        for name in nuisances:
+            k = parameters.index(name)
+            width, value = parameters.widths[k], best.vector[k]
+            error = best.errors.get(name, np.nan)
+            pulls.append((value - parameters.nominal[k]) / width)
+            constraints.append(error / width)
+            shifts = []
+            for delta in (width, error):
+                pair = []
+                for sign in (-1, 1):
+                    refit = fit(objective, fixed={name: value + sign * delta}, start=best.vector,
+                                hesse=False, tolerance=tolerance)
+                    pair.append(refit.vector[poi_index] - poi_value)
+                shifts.append(pair)
+            prefit.append(shifts[0])
+            postfit.append(shifts[1])
+            report.update()
     return ImpactsResult(poi, float(poi_value), float(best.errors.get(poi, np.nan)),
                          list(nuisances), np.array(pulls), np.array(constraints),
                          np.array(prefit).reshape(-1, 2), np.array(postfit).reshape(-1, 2))
