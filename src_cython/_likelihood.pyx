@@ -11,7 +11,10 @@ coefficients. For given parameter values the caller supplies, per process, the r
 (e_ip an optional precomputed log term), and the pass returns
 sum_i [a_i (R_i - 1) - d_i log R_i], computed from R_i - 1 with expm1 and log1p so that
 ratios close to one keep their digits. With h_i = a_i - d_i / R_i it also accumulates
-sum_i h_i dR_i/df_p and sum_i h_i dR_i/dm_k, from which the caller forms the gradient.
+sum_i h_i dR_i/df_p and sum_i h_i dR_i/dm_k, from which the caller forms the gradient,
+and, over the events with a yield weight, what says whether the model is a valid density
+there: how many have R_i <= 0, the smallest R_i and the expected yield sum_i a_i R_i (a fit
+checks its minimum with them without another pass).
 
 The Hessian comes from :func:`curvature_rows`, which writes, for a range of events, the
 rows whose weighted outer products (summed by the caller with BLAS matrix products) are its
@@ -30,7 +33,8 @@ import numpy as np
 from ._common cimport index_t
 
 # What the passes return, by name (see the Returns sections below).
-EventSums = namedtuple("EventSums", ["value", "rate_gradient", "term_gradient", "n_invalid"])
+EventSums = namedtuple("EventSums", ["value", "rate_gradient", "term_gradient", "n_invalid",
+                                     "n_nonpositive", "smallest_ratio", "expected_yield"])
 CurvatureRowCounts = namedtuple("CurvatureRowCounts", ["n_fisher_plus", "n_fisher_minus",
                                                        "n_shape_rows", "n_shape_plus",
                                                        "n_shape_minus"])
@@ -76,6 +80,12 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
         sum_i h_i dR_i/dterms_k.
     n_invalid : int
         Events with non-zero data weight and R_i <= 0.
+    n_nonpositive : int
+        Events with non-zero yield weight and R_i <= 0 (or NaN).
+    smallest_ratio : float
+        The smallest R_i over the events with non-zero yield weight (+inf if none).
+    expected_yield : float
+        sum_i a_i R_i.
     """
     cdef Py_ssize_t n = coefficients.shape[0], n_processes = rate.shape[0]
     cdef Py_ssize_t n_columns = coefficients.shape[1]
@@ -93,11 +103,17 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
     cdef double[:, ::1] stored
     partial_values = np.zeros(n_chunks)
     partial_invalid = np.zeros(n_chunks, dtype=np.intp)
+    partial_nonpositive = np.zeros(n_chunks, dtype=np.intp)
+    partial_smallest = np.full(n_chunks, np.inf)
+    partial_expected = np.zeros(n_chunks)
     partial_gradient = np.zeros((n_chunks, width))
     # Per chunk and process: r, s and g f r s of the current event.
     scratch = np.zeros((n_chunks, 3 * n_processes))
     cdef double[::1] values = partial_values
     cdef Py_ssize_t[::1] invalid = partial_invalid
+    cdef Py_ssize_t[::1] nonpositive = partial_nonpositive
+    cdef double[::1] smallest = partial_smallest
+    cdef double[::1] expected = partial_expected
     cdef double[:, ::1] gradient = partial_gradient
     cdef double[:, ::1] work = scratch
     if extra_log is not None and n:
@@ -107,7 +123,7 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
         stored = event_weights
         stored_ptr = &stored[0, 0]
     if n == 0:
-        return EventSums(0.0, np.zeros(n_processes), np.zeros(n_columns), 0)
+        return EventSums(0.0, np.zeros(n_processes), np.zeros(n_columns), 0, 0, np.inf, 0.0)
     layout.n_processes = n_processes
     layout.n_columns = n_columns
     layout.ratio_start = &ratio_start[0]
@@ -123,15 +139,17 @@ def evaluate_events(const double[::1] yield_weights, const double[::1] data_weig
         hi = min(lo + chunk_size, n)
         _evaluate_range(&layout, lo, hi, &yield_weights[0], &data_weights[0], &fractions[0, 0],
                         &coefficients[0, 0] if n_columns else NULL, extra_ptr, stored_ptr,
-                        with_gradient, &values[c], &invalid[c], &gradient[c, 0],
-                        &work[c, 0])
+                        with_gradient, &values[c], &invalid[c], &nonpositive[c],
+                        &smallest[c], &expected[c], &gradient[c, 0], &work[c, 0])
 
     value = float(partial_values.sum())
     n_bad = int(partial_invalid.sum())
     if n_bad:
         value = np.inf
     summed = partial_gradient.sum(axis=0)
-    return EventSums(value, summed[:n_processes], summed[n_processes:], n_bad)
+    return EventSums(value, summed[:n_processes], summed[n_processes:], n_bad,
+                     int(partial_nonpositive.sum()), float(partial_smallest.min()),
+                     float(partial_expected.sum()))
 
 
 def _check_layout(yield_weights, data_weights, fractions, coefficients, ratio_start,
@@ -180,7 +198,8 @@ cdef void _evaluate_range(const _Layout* layout, Py_ssize_t lo, Py_ssize_t hi,
                           const double* yield_weights, const double* data_weights,
                           const double* fractions, const floating* coefficients,
                           const double* extra, double* stored, bint with_gradient,
-                          double* value, Py_ssize_t* invalid, double* gradient,
+                          double* value, Py_ssize_t* invalid, Py_ssize_t* nonpositive,
+                          double* smallest, double* expected, double* gradient,
                           double* work) noexcept nogil:
     cdef Py_ssize_t P = layout.n_processes, n_columns = layout.n_columns
     cdef Py_ssize_t i, p, k
@@ -192,6 +211,7 @@ cdef void _evaluate_range(const _Layout* layout, Py_ssize_t lo, Py_ssize_t hi,
     cdef double* rate_gradient = gradient
     cdef double* term_gradient = gradient + P
     cdef double exponent, ratio_m1, shape_m1, minus_one, h, g, total, accumulated = 0.0
+    cdef double model_ratio, expected_sum = 0.0
     for i in range(lo, hi):
         row = coefficients + i * n_columns
         g_row = fractions + i * P
@@ -214,6 +234,17 @@ cdef void _evaluate_range(const _Layout* layout, Py_ssize_t lo, Py_ssize_t hi,
                               + ratio_m1 * shape[p] + shape_m1)
             contribution[p] = g * layout.rate[p] * ratio[p] * shape[p]
         total = 1.0 + minus_one
+        if yield_weights[i] != 0.0:
+            # R_i as the model defines it (the sum of the process terms), for the check of
+            # a valid density; ``total`` keeps the digits of R_i - 1 for the value.
+            model_ratio = 0.0
+            for p in range(P):
+                model_ratio = model_ratio + contribution[p]
+            if not model_ratio > 0.0:
+                nonpositive[0] += 1
+            if model_ratio < smallest[0]:
+                smallest[0] = model_ratio
+            expected_sum += yield_weights[i] * model_ratio
         if total <= 0.0:
             if data_weights[i] != 0.0:
                 invalid[0] += 1
@@ -234,6 +265,7 @@ cdef void _evaluate_range(const _Layout* layout, Py_ssize_t lo, Py_ssize_t hi,
             if stored != NULL:
                 stored[i * P + p] = h * contribution[p]
     value[0] += accumulated
+    expected[0] += expected_sum
 
 
 cdef inline void _append_signed_row(double value, const double* source, Py_ssize_t width,

@@ -161,6 +161,32 @@ def test_fit_running_into_negative_yields_is_not_valid():
     assert result.reason
 
 
+@pytest.mark.parametrize("data", ["toy", "observed"])
+def test_density_check_from_the_pass_matches_the_model(model, data):
+    """A fit checks its minimum with what the last pass counted over the simulated events
+    (R_i <= 0, the smallest R_i, the expected yield): the same messages as
+    Model.invalid_ratios, which computes the ratios anew."""
+    dataset = (model.toy({"mu": 1.0}, random_state=0) if data == "toy" else
+               model.data({"sr": np.random.default_rng(4).normal(size=(300, 1))}))
+    u = model.likelihood(dataset)
+    calls = []
+    original = model.invalid_ratios
+    model.invalid_ratios = lambda vector: calls.append(1) or original(vector)
+    try:
+        for vector in ([1.0, 0.0, 0.2, 0.0], [3.0, 1.0, 0.0, 0.0], [1.0, 0.5, 0.0, 0.0]):
+            vector = np.array(vector)
+            u.value_and_gradient(vector)
+            from_pass = u.invalid_ratios(vector)
+            assert not calls                  # answered from the pass
+            assert from_pass == original(vector)
+        assert u.invalid_ratios(np.array([3.0, 1.0, 0.0, 0.0]))  # not the last pass: anew
+        assert calls == [1]
+    finally:
+        del model.invalid_ratios
+    assert "not positive at" in original(np.array([3.0, 1.0, 0.0, 0.0]))[0]
+    assert original(np.array([1.0, 0.0, 0.2, 0.0])) == []
+
+
 def test_fit_started_where_u_is_infinite(model):
     X = np.random.default_rng(3).normal(size=(300, 1))
     u = model.likelihood(model.data({"sr": X}))

@@ -29,6 +29,46 @@ class GenericSystematic(NamedTuple):
     indices: np.ndarray             # its parameters' positions in the parameter vector
 
 
+class DensityCheck(NamedTuple):
+    """Whether an event set's model ratio is a valid density at some parameter values:
+    over the events with a yield weight, how many have R_i <= 0 (or NaN), the smallest
+    R_i, and the expected yield sum_i a_i R_i."""
+
+    n_nonpositive: int
+    n_events: int
+    smallest_ratio: float
+    expected_yield: float
+
+    @classmethod
+    def from_ratios(cls, ratios, yield_weights):
+        populated = yield_weights != 0
+        with np.errstate(invalid="ignore"):
+            n_bad = int(np.sum(populated & ~(ratios > 0)))
+        smallest = float(np.nanmin(ratios[populated])) if populated.any() else np.inf
+        return cls(n_bad, len(ratios), smallest, float(np.sum(yield_weights * ratios)))
+
+    def problem(self, region, unit):
+        """The message of what is wrong in ``region`` (its events counted as ``unit``),
+        or None."""
+        if self.n_nonpositive:
+            return (f"region {region!r}: the model ratio is not positive at "
+                    f"{self.n_nonpositive} of {self.n_events} {unit} (smallest "
+                    f"{self.smallest_ratio:.4g})")
+        if not self.expected_yield > 0:
+            return f"region {region!r}: the expected yield is {self.expected_yield:.4g}"
+        return None
+
+
+class EventEvaluation(NamedTuple):
+    """One pass over an event set: the sum, its gradient and Hessian (None where not
+    asked for) and the check of a valid density over the events with a yield weight."""
+
+    value: float
+    gradient: np.ndarray
+    hessian: np.ndarray
+    density: DensityCheck
+
+
 class _CurvatureSums(NamedTuple):
     """The event-dependent curvature sums of a range of events."""
 
@@ -161,7 +201,7 @@ class EventSet:
     def evaluate(self, vector, data_weights, yield_weights=None, with_gradient=True,
                  n_threads=1, with_hessian=False):
         """``sum_i [a_i (R_i - 1) - d_i log R_i]``, its gradient and (optionally) its Hessian
-        over all parameters: ``(value, gradient or None, hessian or None)``."""
+        over all parameters, as an :class:`EventEvaluation`."""
         layout = self.layout
         a = self.yield_weights if yield_weights is None else yield_weights
         rate, rate_minus_one, rate_gradient, rate_hessian = layout.rate_values(vector,
@@ -178,8 +218,10 @@ class EventSet:
             a, data_weights, self.fractions, self.coefficients, layout.ratio_start,
             layout.ratio_stop, layout.shape_start, layout.shape_stop, terms, rate,
             rate_minus_one, extra, per_event, with_gradient, n_threads)
+        density = DensityCheck(sums.n_nonpositive, self.n_events, sums.smallest_ratio,
+                               sums.expected_yield)
         if not with_gradient:
-            return sums.value, None, None
+            return EventEvaluation(sums.value, None, None, density)
         gradient = sums.rate_gradient @ rate_gradient
         for component, derivative in zip(layout.components, term_derivatives):
             gradient[component.indices] += (
@@ -188,11 +230,11 @@ class EventSet:
             gradient[indices] += per_event[:, p] @ systematic.log_ratio_gradient(self.X,
                                                                                 vector[indices])
         if not with_hessian:
-            return sums.value, gradient, None
+            return EventEvaluation(sums.value, gradient, None, density)
         hessian = self._hessian(vector, a, data_weights, terms, term_derivatives, rate,
                                 sums.rate_gradient, rate_gradient, rate_hessian,
                                 n_threads=n_threads)
-        return sums.value, gradient, hessian
+        return EventEvaluation(sums.value, gradient, hessian, density)
 
     def gauss_newton(self, vector, data_weights, yield_weights=None, n_threads=1):
         """The Gauss-Newton part of the Hessian, sum_i d_i / R_i^2 dR_i dR_i^T (positive

@@ -178,7 +178,9 @@ def _fit(objective, fixed, start, hesse, minos, cl, tolerance, strategy, hessian
         return _conclude(FitResult(names, vector, float(objective(vector)), True), objective,
                          ~hold, hesse)
     free = ~hold
-    start_u = float(objective(vector))
+    # With the gradient: the pass is cached, and the minimizer's first step needs both.
+    start_u = float(objective.value_and_gradient(vector)[0]
+                    if hasattr(objective, "value_and_gradient") else objective(vector))
     if not np.isfinite(start_u):
         # No minimizer can move from a point where u has no finite value or slope.
         return _conclude(FitResult(names, vector, start_u, False), objective, free, hesse)
@@ -278,8 +280,10 @@ def _assess(result, objective, free, hesse=True):
         shown = {names[i]: float(result.vector[i]) for i in np.flatnonzero(at_bound)}
         return False, f"free parameters at a bound: {shown}"
     model = getattr(objective, "model", None)
-    if model is not None and hasattr(model, "invalid_ratios"):
-        problems = model.invalid_ratios(result.vector)
+    checker = getattr(objective, "invalid_ratios", None) or getattr(model, "invalid_ratios",
+                                                                     None)
+    if checker is not None:
+        problems = checker(result.vector)
         if problems:
             return False, "the model is not a valid density here: " + "; ".join(problems)
     if not free.any() or not hesse:
@@ -445,13 +449,22 @@ def _bfgs_update(curvature, free, step, change):
     return True
 
 
-def _set_covariance(result, curvature, free, names):
-    """Covariance 2 H^-1 of u = -2 ln L over the free parameters."""
+def _covariance_or_none(curvature, free):
+    """Covariance 2 H^-1 of u = -2 ln L over the free parameters (zero rows for the
+    others), or None where the curvature is singular."""
     covariance = np.zeros_like(curvature)
     block = np.ix_(free, free)
     try:
         covariance[block] = 2.0 * np.linalg.inv(curvature[block])
     except np.linalg.LinAlgError:
+        return None
+    return covariance
+
+
+def _set_covariance(result, curvature, free, names):
+    """Covariance 2 H^-1 of u = -2 ln L over the free parameters."""
+    covariance = _covariance_or_none(curvature, free)
+    if covariance is None:
         return
     result.covariance = covariance
     result.errors = {n: float(np.sqrt(covariance[i, i])) for i, n in enumerate(names)
@@ -519,23 +532,20 @@ def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE, pro
     above = [i for i in np.argsort(grid) if grid[i] >= centre]
     below = [i for i in np.argsort(grid)[::-1] if grid[i] < centre]
     bounds = np.asarray(objective.bounds, dtype=np.float64)
-    # The profiled parameters move along the scan about linearly: each point starts from
-    # the line through the last two solutions (the first from the best fit's covariance,
+    # The profiled parameters move smoothly along the scan: each point starts from the
+    # parabola through the last three solutions (the first from the best fit's covariance,
     # theta(mu) ~ theta_hat + C[:, mu] / C[mu, mu] (mu - mu_hat)), which saves passes.
-    slope = (best.covariance[:, index] / best.covariance[index, index]
-             if best.covariance is not None and best.covariance[index, index] > 0 else None)
+    covariance = best.covariance
+    if covariance is None and initial is not None:
+        covariance = _covariance_or_none(initial, ~np.asarray(objective.fixed, dtype=bool))
+    slope = (covariance[:, index] / covariance[index, index]
+             if covariance is not None and covariance[index, index] > 0 else None)
     with Progress(progress, grid.size, f"scan {parameter}") as report:
         for walk in (above, below):
             curvature = None if initial is None else np.array(initial, dtype=np.float64)
-            path = [(centre, best.vector)]
+            path = {centre: best.vector}
             for i in walk:
-                if len(path) >= 2:
-                    (g0, v0), (g1, v1) = path[-2], path[-1]
-                    start = v1 + (v1 - v0) * ((grid[i] - g1) / (g1 - g0) if g1 != g0 else 0.0)
-                elif slope is not None:
-                    start = best.vector + slope * (grid[i] - centre)
-                else:
-                    start = best.vector.copy()
+                start = _extrapolate(path, grid[i], best.vector, slope)
                 start = np.clip(start, bounds[:, 0], bounds[:, 1])
                 result = _conditional_fit(objective, {parameter: grid[i]}, start, tolerance,
                                           curvature)
@@ -545,13 +555,33 @@ def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE, pro
                                 hesse=False, tolerance=tolerance, hessian=initial)
                     result = retry if retry.valid or retry.u < result.u else result
                 u[i], vectors[i] = result.u, result.vector
-                path.append((grid[i], result.vector))
+                path[grid[i]] = result.vector
                 report.update()
     lowest = int(np.argmin(u))
     if u[lowest] < best.u:
         # The global fit stopped short of a scan point: restart from there.
         best = fit(objective, start=vectors[lowest], hesse=False, tolerance=tolerance)
     return ScanResult(parameter, grid, u - min(best.u, u.min()), vectors, best)
+
+
+def _extrapolate(path, value, best_vector, slope):
+    """Start of a scan point at ``value``: the polynomial through the last (up to three)
+    solutions of ``path`` ({scan value: vector}, in walk order; the profiled parameters
+    move smoothly along a scan, so its error is third order in the step), or with one
+    solution, the best fit's covariance slope."""
+    known = [(g, v) for g, v in path.items() if g != value][-3:]
+    if len(known) <= 1:
+        if slope is None or not known:
+            return best_vector.copy()
+        return best_vector + slope * (value - known[0][0])
+    start = np.zeros_like(best_vector)
+    for j, (gj, vj) in enumerate(known):
+        weight = 1.0
+        for m, (gm, _) in enumerate(known):
+            if m != j:
+                weight *= (value - gm) / (gj - gm)
+        start += weight * vj
+    return start
 
 
 def profile_interval(objective, parameter, cl=0.68, best=None, step=None,

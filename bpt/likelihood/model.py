@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .events import EventSet, RegionLayout
+from .events import DensityCheck, EventSet, RegionLayout
 from .parameters import ParameterSet
 from .regions import BinnedRegion, UnbinnedRegion
 
@@ -318,19 +318,15 @@ class Model:
         problems = []
         for name, events in self.reference.items():
             with np.errstate(all="ignore"):
-                ratios = events.ratios(vector)
-            populated = events.yield_weights != 0
-            bad = populated & ~(ratios > 0)
-            unit = "bins" if isinstance(self.region(name), BinnedRegion) else "simulated events"
-            if bad.any():
-                problems.append(f"region {name!r}: the model ratio is not positive at "
-                                f"{int(bad.sum())} of {events.n_events} {unit} (smallest "
-                                f"{np.nanmin(ratios[populated]):.4g})")
-                continue
-            total = float(np.sum(events.yield_weights * ratios))
-            if not total > 0:
-                problems.append(f"region {name!r}: the expected yield is {total:.4g}")
+                check = DensityCheck.from_ratios(events.ratios(vector), events.yield_weights)
+            problem = check.problem(name, self.density_unit(name))
+            if problem:
+                problems.append(problem)
         return problems
+
+    def density_unit(self, name):
+        """What region ``name``'s simulated entries are: "bins" or "simulated events"."""
+        return "bins" if isinstance(self.region(name), BinnedRegion) else "simulated events"
 
     def _positive_expected(self, vector, what):
         problems = self.invalid_ratios(vector)

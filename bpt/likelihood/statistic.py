@@ -20,6 +20,7 @@ class _Pass(NamedTuple):
     events: EventSet
     yield_weights: Optional[np.ndarray]   # None: the event set's own yield weights a_i
     data_weights: np.ndarray
+    region: Optional[str] = None          # set if this pass checks the region's density
 
 
 class NegativeLogLikelihood:
@@ -56,7 +57,8 @@ class NegativeLogLikelihood:
                 if spline is None:
                     # The expected yield: the simulated events, without data weights.
                     yields = model.yield_events.get(name, events)
-                    self._passes.append(_Pass(yields, None, np.zeros(yields.n_events)))
+                    self._passes.append(_Pass(yields, None, np.zeros(yields.n_events),
+                                              name if yields is events else None))
                 self._passes.append(_Pass(entry.events, None,
                                           np.asarray(entry.weights, np.float64)))
             else:
@@ -64,9 +66,15 @@ class NegativeLogLikelihood:
                 # expected yield and the data term (the yield term left to the spline).
                 zero_yields = np.zeros(events.n_events) if spline is not None else None
                 self._passes.append(_Pass(events, zero_yields,
-                                          np.asarray(entry.weights, np.float64)))
+                                          np.asarray(entry.weights, np.float64),
+                                          name if spline is None else None))
+        # Passes over every region's own simulated events with their yield weights: a
+        # pass then also tells whether the model is a valid density (see invalid_ratios).
+        self._checks_density = ({one.region for one in self._passes} - {None}
+                                == set(model.reference))
         self._cache_key = None
         self._cache = None
+        self._densities = {}
 
     def _evaluate(self, vector, with_gradient, with_hessian=False):
         parameters = self.model.parameters
@@ -74,21 +82,25 @@ class NegativeLogLikelihood:
         gradient = gradient.copy()
         hessian = np.diag(np.where(parameters.constrained, 2.0 / parameters.widths ** 2, 0.0))
         n_threads = self.model.n_threads
+        densities = {}
         for one in self._passes:
-            value, grad, hess = one.events.evaluate(vector, one.data_weights, one.yield_weights,
-                                                    with_gradient, n_threads, with_hessian)
-            total += 2.0 * value
+            evaluation = one.events.evaluate(vector, one.data_weights, one.yield_weights,
+                                             with_gradient, n_threads, with_hessian)
+            total += 2.0 * evaluation.value
             if with_gradient:
-                gradient += 2.0 * grad
+                gradient += 2.0 * evaluation.gradient
             if with_hessian:
-                hessian += 2.0 * hess
+                hessian += 2.0 * evaluation.hessian
+            if one.region is not None:
+                densities[one.region] = evaluation.density
         for spline in self._splines:
             value, grad, hess = spline.evaluate(vector, with_hessian)
             total += 2.0 * value
             gradient += 2.0 * grad
             if with_hessian:
                 hessian += 2.0 * hess
-        return total, (gradient if with_gradient else None), (hessian if with_hessian else None)
+        return (total, (gradient if with_gradient else None),
+                (hessian if with_hessian else None), densities)
 
     def _evaluated(self, vector, with_gradient, with_hessian):
         """(u, gradient, Hessian) at ``vector``, reusing the last pass if it computed enough."""
@@ -98,14 +110,25 @@ class NegativeLogLikelihood:
                 or (with_hessian and self._cache[2] is None)):
             self._cache_key = key
             with np.errstate(over="ignore", invalid="ignore"):
-                value, gradient, hessian = self._evaluate(vector, with_gradient or with_hessian,
-                                                          with_hessian)
+                value, gradient, hessian, self._densities = self._evaluate(
+                    vector, with_gradient or with_hessian, with_hessian)
             if not np.isfinite(value):
                 # Overflow (e.g. at extreme parameter values) or an event with R <= 0: u has
                 # no finite value here, and no slope.
                 value = np.inf
             self._cache = (value, gradient, hessian)
         return self._cache
+
+    def invalid_ratios(self, vector):
+        """Where the model is not a valid density at ``vector``, as
+        :meth:`Model.invalid_ratios` says; from the last pass when it was at ``vector`` and
+        covered every region's simulated events (no extra pass for a fit's minimum)."""
+        vector = self._checked(vector)
+        if not (self._checks_density and vector.tobytes() == self._cache_key):
+            return self.model.invalid_ratios(vector)
+        problems = (self._densities[name].problem(name, self.model.density_unit(name))
+                    for name in self.model.reference)
+        return [problem for problem in problems if problem]
 
     def _checked(self, vector):
         """``vector`` as float64, or a ValueError naming the length or the NaN parameters."""
