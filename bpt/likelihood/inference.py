@@ -577,14 +577,21 @@ def profile_scan(objective, parameter, grid, best=None, tolerance=TOLERANCE, pro
 
 def _extrapolate(path, value, best_vector, slope):
     """Start of a scan point at ``value``: the polynomial through the last (up to three)
-    solutions of ``path`` ({scan value: vector}, in walk order; the profiled parameters
-    move smoothly along a scan, so its error is third order in the step), or with one
-    solution, the best fit's covariance slope."""
+    solutions of ``path`` ({scan value: vector}, in walk order, the best fit first; the
+    profiled parameters move smoothly along a scan, so its error is third order in the
+    step), with the best fit's covariance ``slope`` where fewer are known."""
     known = [(g, v) for g, v in path.items() if g != value][-3:]
     if len(known) <= 1:
         if slope is None or not known:
             return best_vector.copy()
         return best_vector + slope * (value - known[0][0])
+    if len(known) == 2 and slope is not None:
+        # The best fit and one solution: the parabola through both with the covariance
+        # slope at the best fit.
+        (centre, _), (g1, v1) = known
+        bend = (v1 - best_vector - slope * (g1 - centre)) / (g1 - centre) ** 2
+        offset = value - centre
+        return best_vector + slope * offset + bend * offset ** 2
     start = np.zeros_like(best_vector)
     for j, (gj, vj) in enumerate(known):
         weight = 1.0
