@@ -6,10 +6,14 @@ is the next node), children numbered level by level, and every leaf pointing to 
 with a threshold of +inf, so that a walk of a tree's full depth ends on the leaf whatever
 the depth the event reaches it. Events are then taken in blocks; for each tree all events
 of the block advance one level at a time. The walks of the block are independent, have no
-data-dependent branch, and overlap in the processor; the tree's nodes stay in cache. All
-events of a block start at the root, so its split is read once for the block; and a block
-without missing values (checked once per block) is walked by a loop that leaves out the
-missing-value test.
+data-dependent branch, and overlap in the processor; the tree's nodes stay in cache.
+
+Each block is first copied twice into a float64 buffer of the thread: as it is, and with
+NaN replaced by -inf. A node that sends missing values left reads its feature from the
+second copy, where -inf goes left of every threshold; a node that sends them right reads the
+first, where NaN compares false and goes right. Every step of a walk is then the one
+comparison ``x <= threshold``, with the node's offset into the buffer precomputed. All
+events of a block start at the root, whose split is read once for the block.
 
 Each event's prediction adds the trees in their order, whatever the number of threads.
 Long predictions are cut into slices of bounded work between which the interpreter's
@@ -31,9 +35,9 @@ ctypedef fused real_t:
 
 cdef enum:
     BLOCK = 64
-    # Events per block of the compact predictor: 256 rows of 10 float64 features (20 KB) stay
-    # in the first-level cache while a tree is walked; blocks of 64 events took 1.1-1.15
-    # times as long on the 1M-event benchmark, of 512 about the same as 256.
+    # Events per block of the compact predictor: the buffer of 2 x 256 rows of 10 float64
+    # features (40 KB) stays in cache while a tree is walked; blocks of 64 events took
+    # 1.1-1.15 times as long on the 1M-event benchmark, of 128 and 512 about the same.
     COMPACT_BLOCK = 256
     # Node visits per slice between two checks for signals (about 0.05 s of one thread).
     VISITS_PER_SLICE = 1 << 24
@@ -131,32 +135,45 @@ cdef class CompactForest:
         cdef int threads = <int> max(1, min(n_threads,
                                             n_blocks // MIN_COMPACT_BLOCKS_PER_THREAD))
         cdef index_t* current
+        cdef double* buffer
+        cdef Py_ssize_t buffer_size = 2 * COMPACT_BLOCK * max(1, X.shape[1])
         if out.shape[0] != n_samples or out.shape[1] != self.n_values:
             raise ValueError("out must have shape (n_samples, n_values)")
         if X.shape[1] <= self.max_feature():
             raise ValueError(f"X has {X.shape[1]} features; the trees use "
                              f"{self.max_feature() + 1}")
+        # Where in a block's buffer (see the module docstring) each node reads its feature;
+        # a leaf (code 1) reads the copy without NaN, so that it keeps pointing to itself.
+        codes = np.asarray(self.nodes)["code"]
+        columns_array = ((codes >> 1) + (codes & 1) * (COMPACT_BLOCK * X.shape[1])).astype(
+            np.int32)
+        cdef const int32_t[::1] columns = columns_array
         slice_lo = 0
         while slice_lo < n_blocks:
             slice_hi = min(slice_lo + blocks_per_slice * threads, n_blocks)
             if threads == 1:
                 current = <index_t*> malloc(COMPACT_BLOCK * sizeof(index_t))
+                buffer = <double*> malloc(buffer_size * sizeof(double))
                 with nogil:
                     for block in range(slice_lo, slice_hi):
-                        self._predict_block(X, out, block, current)
+                        self._predict_block(X, out, block, &columns[0], current, buffer)
                 free(current)
+                free(buffer)
             else:
                 with nogil, parallel(num_threads=threads):
                     current = <index_t*> malloc(COMPACT_BLOCK * sizeof(index_t))
+                    buffer = <double*> malloc(buffer_size * sizeof(double))
                     for block in prange(slice_lo, slice_hi, schedule="dynamic", chunksize=1):
-                        self._predict_block(X, out, block, current)
+                        self._predict_block(X, out, block, &columns[0], current, buffer)
                     free(current)
+                    free(buffer)
             slice_lo = slice_hi
             PyErr_CheckSignals()  # raises KeyboardInterrupt after Ctrl-C
 
     @cython.final
     cdef void _predict_block(self, const real_t[:, ::1] X, double[:, ::1] out,
-                             Py_ssize_t block, index_t* current) noexcept nogil:
+                             Py_ssize_t block, const int32_t* columns, index_t* current,
+                             double* buffer) noexcept nogil:
         cdef Py_ssize_t lo = block * COMPACT_BLOCK
         cdef Py_ssize_t m = min(COMPACT_BLOCK, X.shape[0] - lo)
         cdef Py_ssize_t n_features = X.shape[1], n_values = self.n_values
@@ -168,35 +185,27 @@ cdef class CompactForest:
         cdef const double* leaf
         cdef const compact_node* node
         cdef double x
-        cdef int go_left, has_missing = 0
         cdef index_t root
+        cdef double* without_nan = buffer + COMPACT_BLOCK * n_features
         for i in range(m * n_features):
-            has_missing |= rows[i] != rows[i]
+            x = rows[i]
+            buffer[i] = x
+            without_nan[i] = -INFINITY if x != x else x
         for t in range(self.n_trees):
             root = self.roots[t]
             depth = self.depths[t]
+            node = tree + root
             if depth == 0:
                 for i in range(m):
                     current[i] = root
             else:
-                node = tree + root
                 for i in range(m):
-                    x = rows[i * n_features + (node.code >> 1)]
-                    # NaN compares false: it goes left only when the node says so.
-                    go_left = ((x != x) & node.code) | (x <= node.threshold)
-                    current[i] = node.left + 1 - go_left
-            if has_missing:
+                    x = buffer[i * n_features + columns[root]]
+                    current[i] = node.left + 1 - (x <= node.threshold)
                 for d in range(1, depth):
                     for i in range(m):
                         node = tree + current[i]
-                        x = rows[i * n_features + (node.code >> 1)]
-                        go_left = ((x != x) & node.code) | (x <= node.threshold)
-                        current[i] = node.left + 1 - go_left
-            else:
-                for d in range(1, depth):
-                    for i in range(m):
-                        node = tree + current[i]
-                        x = rows[i * n_features + (node.code >> 1)]
+                        x = buffer[i * n_features + columns[current[i]]]
                         current[i] = node.left + 1 - (x <= node.threshold)
             for i in range(m):
                 leaf = values + current[i] * n_values

@@ -239,9 +239,9 @@ def test_evaluator_reproduces_predictions_exactly(fitted, tmp_path):
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_evaluator_agrees_on_events_with_and_without_missing_values(fitted, n_jobs):
-    # predict walks blocks of events without missing values by a loop without the missing-
-    # value test: several such blocks, blocks with NaN, and values at the thresholds (the
-    # estimators refuse infinities; the kernel test covers them).
+    # predict routes missing values through a copy of each block of events with NaN
+    # replaced by -inf: blocks without NaN, blocks with NaN, and values at the thresholds
+    # (the estimators refuse infinities; the kernel test covers them).
     model, X = fitted
     reader = evaluator.Model(model_format.to_document(model))
     complete = np.random.default_rng(2).normal(size=(1000, X.shape[1]))

@@ -355,10 +355,11 @@ def test_predictors_match_tree_walk(rng, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_compact_predictor_blocks_with_and_without_missing_values(rng, dtype, n_threads):
-    # Blocks of events without missing values take a loop without the missing-value test:
-    # the events below fill several blocks, some with and some without NaN, with values on,
-    # and one step either side of, the thresholds, and infinities.
+def test_compact_predictor_on_missing_values_thresholds_and_infinities(rng, dtype, n_threads):
+    # The compact predictor routes missing values through a copy of each block of events
+    # with NaN replaced by -inf: the events below fill several blocks, some with and some
+    # without NaN, with values on, and one step either side of, the thresholds, infinities
+    # (which -inf must not be confused with), and trees of depths 0 to 5.
     full, full_values = random_tree(rng, 3, 5, 2)
     uneven, uneven_values = random_tree(rng, 3, 4, 2)
     for i in (1, 5):      # make two internal nodes leaves: depths 1 to 4 in one tree
