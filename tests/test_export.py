@@ -237,6 +237,22 @@ def test_evaluator_reproduces_predictions_exactly(fitted, tmp_path):
                                   model.parametrization_.values(points_of(model)))
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_evaluator_agrees_on_events_with_and_without_missing_values(fitted, n_jobs):
+    # predict routes missing values through a copy of each block of events with NaN
+    # replaced by -inf: blocks without NaN, blocks with NaN, and values at the thresholds
+    # (the estimators refuse infinities; the kernel test covers them).
+    model, X = fitted
+    reader = evaluator.Model(model_format.to_document(model))
+    complete = np.random.default_rng(2).normal(size=(1000, X.shape[1]))
+    events = np.concatenate([complete, at_thresholds(model, X.shape[1]), X, complete[:300]])
+    assert not np.isnan(events[:1000]).any() and np.isnan(events).any()
+    model = copy.deepcopy(model).set_params(n_jobs=n_jobs)
+    for dtype in (np.float64, np.float32):
+        np.testing.assert_array_equal(model.predict(events.astype(dtype)),
+                                      reader.predict(events.astype(dtype)))
+
+
 def test_evaluator_blocks_of_events_give_the_same_result(parametric, monkeypatch):
     model, X = parametric
     reader = evaluator.Model(model_format.to_document(model))

@@ -353,6 +353,48 @@ def test_predictors_match_tree_walk(rng, dtype):
     np.testing.assert_allclose(out, values[leaves])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_compact_predictor_on_missing_values_thresholds_and_infinities(rng, dtype, n_threads):
+    # The compact predictor routes missing values through a copy of each block of events
+    # with NaN replaced by -inf: the events below fill several blocks, some with and some
+    # without NaN, with values on, and one step either side of, the thresholds, infinities
+    # (which -inf must not be confused with), and trees of depths 0 to 5.
+    full, full_values = random_tree(rng, 3, 5, 2)
+    uneven, uneven_values = random_tree(rng, 3, 4, 2)
+    for i in (1, 5):      # make two internal nodes leaves: depths 1 to 4 in one tree
+        uneven[i]["is_leaf"] = 1
+    stump = np.zeros(1, dtype=NODE_DTYPE)
+    stump["is_leaf"] = 1
+    uneven["left"][uneven["is_leaf"] == 0] += full.size
+    uneven["right"][uneven["is_leaf"] == 0] += full.size
+    nodes = np.concatenate([full, uneven, stump])
+    values = np.concatenate([full_values, uneven_values, rng.normal(size=(1, 2))])
+    roots = np.array([0, full.size, full.size + uneven.size], dtype=np.int32)
+    internal = nodes[nodes["is_leaf"] == 0]
+    X = rng.normal(size=(1500, 3))
+    for j, (feature, threshold) in enumerate(zip(internal["feature_idx"],
+                                                 internal["threshold"])):
+        X[3 * j:3 * j + 3, feature] = [threshold, np.nextafter(threshold, np.inf),
+                                       np.nextafter(threshold, -np.inf)]
+    X[200:210, 1] = np.inf
+    X[210:220, 2] = -np.inf
+    X[700:1000][rng.random((300, 3)) < 0.1] = np.nan       # blocks 2 and 3 of 256
+    X[-1, 0] = np.nan                                       # the last, partial block
+    X = X.astype(dtype)
+    out = np.zeros((X.shape[0], 2))
+    predict_raw(X, nodes, values, roots, out, n_threads)
+    expected = np.zeros_like(out)
+    for root in roots:
+        tree = nodes.copy()
+        internal_mask = tree["is_leaf"] == 0
+        tree["left"][internal_mask] -= root
+        tree["right"][internal_mask] -= root
+        leaves = np.array([walk(tree[root:], x.astype(np.float64)) for x in X]) + root
+        expected += values[leaves]
+    np.testing.assert_array_equal(out, expected)
+
+
 @pytest.mark.parametrize("one_hot", [True, False])
 def test_update_leaves_matches_numpy(rng, one_hot):
     n, n_stats = 400, 3
