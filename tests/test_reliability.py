@@ -187,6 +187,16 @@ def test_density_check_from_the_pass_matches_the_model(model, data):
     assert original(np.array([1.0, 0.0, 0.2, 0.0])) == []
 
 
+def test_ratios_in_blocks_of_events_equal_one_block(model, monkeypatch):
+    from bpt.likelihood import events as events_module
+    events = model.reference["sr"]
+    vector = np.array([1.3, 0.2, 0.4, -0.5])
+    whole = events.process_ratios(vector)
+    monkeypatch.setattr(events_module, "RATIO_CHUNK", 7)     # 600 events: 86 blocks
+    np.testing.assert_array_equal(events.process_ratios(vector), whole)
+    assert np.all(whole > 0) and whole.shape == (events.n_events, 2)
+
+
 def test_fit_started_where_u_is_infinite(model):
     X = np.random.default_rng(3).normal(size=(300, 1))
     u = model.likelihood(model.data({"sr": X}))

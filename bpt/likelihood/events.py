@@ -19,6 +19,8 @@ from .modifiers import Rates
 # Events per block of the Hessian accumulation: the rows of a block stay in cache while
 # BLAS forms their weighted outer products.
 CURVATURE_CHUNK = 2048
+# Events per block of the per-event ratios computed in NumPy.
+RATIO_CHUNK = 65536
 
 
 class GenericSystematic(NamedTuple):
@@ -350,14 +352,19 @@ class EventSet:
         terms, _ = layout.term_values(vector)
         extra = layout.extra_log(self.X, vector)
         total = np.zeros((self.n_events, layout.n_processes))
-        for p in range(layout.n_processes):
-            ratio = 1.0 + self.coefficients[:, layout.ratio_start[p]:layout.ratio_stop[p]] @ \
-                terms[layout.ratio_start[p]:layout.ratio_stop[p]]
-            exponent = self.coefficients[:, layout.shape_start[p]:layout.shape_stop[p]] @ \
-                terms[layout.shape_start[p]:layout.shape_stop[p]]
-            if extra is not None:
-                exponent = exponent + extra[:, p]
-            total[:, p] = self.fractions[:, p] * rate[p] * ratio * np.exp(exponent)
+        # Blocks of events: a float32 cache is promoted to float64 for the products, and a
+        # whole process's columns at once would need a copy of the size of the cache.
+        for lo in range(0, self.n_events, RATIO_CHUNK):
+            rows = slice(lo, min(lo + RATIO_CHUNK, self.n_events))
+            block = self.coefficients[rows]
+            for p in range(layout.n_processes):
+                ratio = 1.0 + block[:, layout.ratio_start[p]:layout.ratio_stop[p]] @ \
+                    terms[layout.ratio_start[p]:layout.ratio_stop[p]]
+                exponent = block[:, layout.shape_start[p]:layout.shape_stop[p]] @ \
+                    terms[layout.shape_start[p]:layout.shape_stop[p]]
+                if extra is not None:
+                    exponent = exponent + extra[rows, p]
+                total[rows, p] = self.fractions[rows, p] * rate[p] * ratio * np.exp(exponent)
         return total
 
 
