@@ -137,6 +137,8 @@ cdef class CompactForest:
         cdef index_t* current
         cdef double* buffer
         cdef Py_ssize_t buffer_size = 2 * COMPACT_BLOCK * max(1, X.shape[1])
+        # Set by a thread whose workspace could not be allocated; it then skips its blocks.
+        cdef int[::1] failed = np.zeros(1, dtype=np.intc)
         if out.shape[0] != n_samples or out.shape[1] != self.n_values:
             raise ValueError("out must have shape (n_samples, n_values)")
         if X.shape[1] <= self.max_feature():
@@ -154,19 +156,28 @@ cdef class CompactForest:
             if threads == 1:
                 current = <index_t*> malloc(COMPACT_BLOCK * sizeof(index_t))
                 buffer = <double*> malloc(buffer_size * sizeof(double))
-                with nogil:
-                    for block in range(slice_lo, slice_hi):
-                        self._predict_block(X, out, block, &columns[0], current, buffer)
+                if current == NULL or buffer == NULL:
+                    failed[0] = 1
+                else:
+                    with nogil:
+                        for block in range(slice_lo, slice_hi):
+                            self._predict_block(X, out, block, &columns[0], current, buffer)
                 free(current)
                 free(buffer)
             else:
                 with nogil, parallel(num_threads=threads):
                     current = <index_t*> malloc(COMPACT_BLOCK * sizeof(index_t))
                     buffer = <double*> malloc(buffer_size * sizeof(double))
+                    if current == NULL or buffer == NULL:
+                        failed[0] = 1
                     for block in prange(slice_lo, slice_hi, schedule="dynamic", chunksize=1):
-                        self._predict_block(X, out, block, &columns[0], current, buffer)
+                        if current != NULL and buffer != NULL:
+                            self._predict_block(X, out, block, &columns[0], current, buffer)
                     free(current)
                     free(buffer)
+            if failed[0]:
+                raise MemoryError(f"no memory for the prediction workspace of {threads} "
+                                  f"thread(s) ({buffer_size * 8} bytes each)")
             slice_lo = slice_hi
             PyErr_CheckSignals()  # raises KeyboardInterrupt after Ctrl-C
 
