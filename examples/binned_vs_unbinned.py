@@ -14,7 +14,10 @@ from bpt import likelihood
 from bpt.toys.analysis import ToyAnalysis
 
 analysis = ToyAnalysis()
-unbinned = analysis.unbinned_model(analysis.fit_energy_scale())
+# Bootstrap toys resample the model's own simulated events, so they cannot see the reference
+# sample's noise (the reason for the default of 400 000 events per process); 100 000 keep
+# this study four times faster.
+unbinned = analysis.unbinned_model(analysis.fit_energy_scale(), n_reference=100_000)
 events = np.vstack([p.X for p in unbinned.region("signal_region").processes])
 discriminant = analysis.discriminant(events)
 edges = np.quantile(discriminant, np.linspace(0, 1, 21))

@@ -270,7 +270,7 @@ class ToyAnalysis:
             surrogates[process] = BoostedParametricTree(**params).fit(X, nu, weights)
         return surrogates
 
-    def unbinned_model(self, surrogates, n_reference=100_000, random_state=1,
+    def unbinned_model(self, surrogates, n_reference=400_000, random_state=1,
                        yields_from="labels", fractions=None, **model_options):
         """The surrogate likelihood model: simulated reference events per process.
 
@@ -278,8 +278,13 @@ class ToyAnalysis:
         ----------
         surrogates : dict
             Per process, a fitted energy-scale surrogate (e.g. from :meth:`fit_energy_scale`).
-        n_reference : int
-            Events generated per process for the reference sample.
+        n_reference : int, default=400_000
+            Events generated per process for the reference sample. Its statistical noise
+            shifts mu-hat by the same amount in every pseudo-experiment: the expected yields'
+            dependence on ``es`` is summed over these events. With the true ratios in place of
+            the surrogates, the mean of mu-hat - exact mu-hat over fixed-nuisance
+            pseudo-experiments is +0.109, -0.112 and -0.011 exact errors for reference seeds
+            1, 2, 3 with 100 000 events, and +0.049, +0.069 and -0.055 with 400 000.
         random_state : int, optional
         fractions : callable, optional
             X -> g_p(x) (n, 3), e.g. a fitted ProcessFractions' ``predict_fractions``;
