@@ -1,4 +1,6 @@
 """Binning of the features into uint8 codes, computed once per fit."""
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ._core._binning import map_to_bins
@@ -55,8 +57,14 @@ class BinMapper:
             rows = subsample if rows is None else rows[subsample]
         elif rows is None:
             rows = slice(None)
-        return self.set_thresholds([_feature_thresholds(X[rows, f], self.max_bins, self.strategy)
-                                    for f in range(n_features)])
+        def thresholds(f):
+            return _feature_thresholds(X[rows, f], self.max_bins, self.strategy)
+
+        if self.n_threads > 1 and n_features > 1:
+            # NumPy's sort releases the GIL: the features are sorted side by side.
+            with ThreadPoolExecutor(min(self.n_threads, n_features)) as pool:
+                return self.set_thresholds(list(pool.map(thresholds, range(n_features))))
+        return self.set_thresholds([thresholds(f) for f in range(n_features)])
 
     def set_thresholds(self, thresholds):
         """Use the given increasing thresholds per feature (as fitted, or read from a file)."""

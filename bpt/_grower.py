@@ -2,9 +2,12 @@
 
 Nodes are split best-first (largest gain first), so ``max_leaf_nodes`` keeps the most
 useful splits; with only ``max_depth`` every admissible node is split and the order does
-not matter. Only the smaller child of a split gets its histogram from the events, the
-larger one is ``parent - smaller``. Nodes at ``max_depth`` get no histogram and no split
-search.
+not matter, so the tree is grown a level at a time: the partitions, then the histograms,
+then the split searches of a whole level share one parallel region each (waking the
+sleeping OpenMP threads costs about as much as a small node's work), and the nodes are
+then numbered in the best-first order, so both ways give the same tree. Only the smaller
+child of a split gets its histogram from the events, the larger one is ``parent -
+smaller``. Nodes at ``max_depth`` get no histogram and no split search.
 """
 import heapq
 import itertools
@@ -13,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._core._common import NODE_DTYPE
-from ._core._partition import partition
-from ._core._splitting import find_node_split
+from ._core._partition import partition_many
+from ._core._splitting import find_node_splits
 
 
 @dataclass(frozen=True)
@@ -101,56 +104,112 @@ class TreeGrower:
         root.sums = root.histogram[0].sum(axis=0)
         if not self.criterion.admissible(root.sums[:-1]):
             return None
+        self._search_splits([root])
+        if self.max_leaf_nodes is None and self.max_depth is not None:
+            return self._finalize(self._grow_by_level(root))
+        return self._finalize(self._grow_best_first(root))
+
+    def _grow_best_first(self, root):
+        """Split the node of largest gain until ``max_leaf_nodes``; all nodes in creation
+        order."""
         all_nodes = [root]
         queue = []
-        self._order = itertools.count()
-        self._consider_split(root, queue)
+        order = itertools.count()
+        if root.split is not None:
+            # The counter breaks gain ties in creation order and keeps nodes uncompared.
+            heapq.heappush(queue, (-root.split.gain, next(order), root))
         n_leaves = 1
         while queue and (self.max_leaf_nodes is None or n_leaves < self.max_leaf_nodes):
             node = heapq.heappop(queue)[2]
-            all_nodes.extend(self._split(node, queue))
+            children = self._split_level([node])
+            all_nodes.extend(children)
+            for child in children:
+                if child.split is not None:
+                    heapq.heappush(queue, (-child.split.gain, next(order), child))
             n_leaves += 1
-        return self._finalize(all_nodes)
+        return all_nodes
+
+    def _grow_by_level(self, root):
+        """Split every node with a split, a level at a time, then number the nodes as
+        :meth:`_grow_best_first` would have created them (the same heap, replayed)."""
+        level = [root] if root.split is not None else []
+        while level:
+            children = self._split_level(level)
+            level = [child for child in children if child.split is not None]
+        all_nodes = [root]
+        queue = []
+        order = itertools.count()
+        if root.split is not None:
+            heapq.heappush(queue, (-root.split.gain, next(order), root))
+        while queue:
+            node = heapq.heappop(queue)[2]
+            all_nodes.extend(node.children)
+            for child in node.children:
+                if child.split is not None:
+                    heapq.heappush(queue, (-child.split.gain, next(order), child))
+        return all_nodes
 
     def _can_split(self, node):
         return ((self.max_depth is None or node.depth < self.max_depth)
                 and node.count >= 2 * self.min_samples_leaf)
 
-    def _consider_split(self, node, queue):
-        split = find_node_split(self.criterion, node.histogram, node.sums,
-                                self.bin_mapper.n_bins_non_missing_, self.bin_mapper.missing_bin,
-                                self.min_samples_leaf, self.n_threads)
-        if split is not None and split.gain > 0:
-            node.split = split
-            # The counter breaks gain ties in creation order and keeps nodes uncompared.
-            heapq.heappush(queue, (-split.gain, next(self._order), node))
-        else:
-            node.histogram = None
-
-    def _split(self, node, queue):
-        split = node.split
-        middle = partition(self.sample_indices, node.start, node.stop,
-                           self.binned[split.feature_idx], split.bin_threshold,
-                           split.missing_go_to_left, self.bin_mapper.missing_bin,
-                           self._buffer, self.n_threads)
-        left = _Node(node.depth + 1, node.start, middle, split.left_sums)
-        right = _Node(node.depth + 1, middle, node.stop, split.right_sums)
-        node.children = (left, right)
-        to_search = [child for child in (left, right) if self._can_split(child)]
-        if to_search:
-            smaller, larger = sorted((left, right), key=lambda child: child.count)
-            smaller.histogram = self.builder.compute_brute(self.sample_indices, smaller.start,
-                                                           smaller.stop, False)
-            if larger in to_search:
-                larger.histogram = self.builder.compute_subtraction(node.histogram,
-                                                                    smaller.histogram)
-        node.histogram = None
-        for child in (left, right):
-            if child in to_search:
-                self._consider_split(child, queue)
+    def _search_splits(self, nodes):
+        """Set ``split`` of each node (None without a split of positive gain) and drop the
+        histograms of nodes that will not be split."""
+        if not nodes:
+            return
+        splits = find_node_splits(self.criterion, np.stack([node.histogram for node in nodes]),
+                                  np.stack([node.sums for node in nodes]),
+                                  self.bin_mapper.n_bins_non_missing_,
+                                  self.bin_mapper.missing_bin, self.min_samples_leaf,
+                                  self.n_threads)
+        for node, split in zip(nodes, splits):
+            if split is not None and split.gain > 0:
+                node.split = split
             else:
+                node.histogram = None
+
+    def _split_level(self, nodes):
+        """Partition each node by its split, give the children that may split their
+        histograms and splits; returns the children, (left, right) per node in order."""
+        children, to_search, smaller_children, parents = [], [], [], []
+        middles = partition_many(
+            self.sample_indices, np.array([node.start for node in nodes], dtype=np.intp),
+            np.array([node.stop for node in nodes], dtype=np.intp), self.binned,
+            np.array([node.split.feature_idx for node in nodes], dtype=np.intp),
+            np.array([node.split.bin_threshold for node in nodes], dtype=np.int32),
+            np.array([node.split.missing_go_to_left for node in nodes], dtype=np.uint8),
+            self.bin_mapper.missing_bin, self._buffer, self.n_threads)
+        for node, middle in zip(nodes, middles.tolist()):
+            split = node.split
+            left = _Node(node.depth + 1, node.start, middle, split.left_sums)
+            right = _Node(node.depth + 1, middle, node.stop, split.right_sums)
+            node.children = (left, right)
+            children.extend(node.children)
+            searchable = [child for child in node.children if self._can_split(child)]
+            if searchable:
+                smaller_children.append(min(node.children, key=lambda child: child.count))
+                parents.append(node)
+                to_search.extend(searchable)
+            else:
+                node.histogram = None
+        if smaller_children:
+            histograms = self.builder.compute_brute_many(
+                self.sample_indices, [child.start for child in smaller_children],
+                [child.stop for child in smaller_children])
+            for node, smaller, histogram in zip(parents, smaller_children, histograms):
+                smaller.histogram = histogram
+                larger = node.children[1] if smaller is node.children[0] else node.children[0]
+                if self._can_split(larger):
+                    larger.histogram = self.builder.compute_subtraction(node.histogram,
+                                                                        histogram)
+                node.histogram = None
+        searched = {id(child) for child in to_search}
+        for child in children:
+            if id(child) not in searched:
                 child.histogram = None
-        return left, right
+        self._search_splits(to_search)
+        return children
 
     def _finalize(self, all_nodes):
         for index, node in enumerate(all_nodes):

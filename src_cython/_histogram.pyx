@@ -23,7 +23,7 @@ import numpy as np
 from ._common cimport bin_t, index_t
 
 cdef enum:
-    # Smaller nodes are filled by one thread, without a parallel region.
+    # A smaller node is one work unit; levels with fewer events in all use one thread.
     MIN_EVENTS_PARALLEL = 20000
     # Work units (groups of features) per thread, taken dynamically: a thread that the
     # operating system holds back leaves its remaining units to the others.
@@ -82,39 +82,79 @@ cdef class HistogramBuilder:
         With ``all_samples`` the range covers the whole training set in order (the root),
         and events are read directly instead of through the index array.
         """
-        cdef Py_ssize_t n_node = stop - start
-        cdef Py_ssize_t n_groups = 1
-        cdef Py_ssize_t g, f_lo, f_hi
-        cdef const index_t* indices = NULL
+        return self._compute(sample_indices, np.array([start], dtype=np.intp),
+                             np.array([stop], dtype=np.intp), all_samples)[0]
+
+    def compute_brute_many(self, const index_t[::1] sample_indices, starts, stops):
+        """Histograms of several nodes, shape (n_nodes, n_features, n_bins, n_stats + 1):
+        node ``k`` holds the events ``sample_indices[starts[k]:stops[k]]``.
+
+        Every node's feature groups are shared out in one parallel region (waking the
+        sleeping threads costs about as much as filling a small node); each cell is still
+        the sum of its events in their order, as in :meth:`compute_brute`.
+        """
+        return self._compute(sample_indices, np.asarray(starts, dtype=np.intp),
+                             np.asarray(stops, dtype=np.intp), False)
+
+    cdef _compute(self, const index_t[::1] sample_indices, Py_ssize_t[::1] starts,
+                  Py_ssize_t[::1] stops, bint all_samples):
+        cdef Py_ssize_t n_nodes = starts.shape[0]
+        cdef Py_ssize_t k, u, node, n_node, n_units, f_lo, f_hi, total = 0, n_failed = 0
+        cdef const index_t* indices
         cdef double* stat_buffer = NULL
         cdef index_t* slot_buffer = NULL
-        histogram_array = np.zeros((self.n_features, self.n_bins, self.n_stats + 1))
-        cdef double[:, :, ::1] histogram = histogram_array
-        if n_node == 0:
+        histogram_array = np.zeros((n_nodes, self.n_features, self.n_bins, self.n_stats + 1))
+        cdef double[:, :, :, ::1] histogram = histogram_array
+        for k in range(n_nodes):
+            if not (0 <= starts[k] <= stops[k] <= sample_indices.shape[0]):
+                raise ValueError(f"node {k}: events {starts[k]}..{stops[k]} outside the "
+                                 f"{sample_indices.shape[0]} sample indices")
+            total += stops[k] - starts[k]
+        # Work units: (node, first feature, end feature). A node below MIN_EVENTS_PARALLEL is
+        # one unit; a larger one is cut into GROUPS_PER_THREAD groups of features per
+        # thread, the larger groups first.
+        unit_rows, unit_costs = [], []
+        for k in range(n_nodes):
+            n_node = stops[k] - starts[k]
+            if n_node == 0:
+                continue
+            n_groups = (min(self.n_features, self.n_threads * GROUPS_PER_THREAD)
+                        if n_node >= MIN_EVENTS_PARALLEL else 1)
+            size, n_larger = divmod(self.n_features, n_groups)
+            for g in range(n_groups):
+                f_lo = g * size + min(g, n_larger)
+                f_hi = f_lo + size + (g < n_larger)
+                unit_rows.append((k, f_lo, f_hi))
+                unit_costs.append(n_node * (f_hi - f_lo))
+        if not unit_rows:
             return histogram_array
-        if not all_samples:
-            indices = &sample_indices[start]
-        if n_node >= MIN_EVENTS_PARALLEL:
-            n_groups = min(self.n_features, self.n_threads * GROUPS_PER_THREAD)
-        if n_groups == 1:
+        # Largest units first: taken dynamically, they leave the small ones to even out
+        # the threads' shares. The order does not change any cell's sum.
+        order = np.argsort(-np.asarray(unit_costs), kind="stable")
+        units_array = np.ascontiguousarray(np.array(unit_rows, dtype=np.intp)[order])
+        cdef Py_ssize_t[:, ::1] units = units_array
+        n_units = units.shape[0]
+        cdef int n_threads = 1 if total < MIN_EVENTS_PARALLEL else min(self.n_threads, n_units)
+        # A team of one thread wakes no other thread: small levels cost no wake-up.
+        with nogil, parallel(num_threads=n_threads):
             stat_buffer = <double*> malloc(self.block_size * self.n_stats * sizeof(double))
             slot_buffer = <index_t*> malloc(self.block_size * sizeof(index_t))
-            with nogil:
-                self._fill(&histogram[0, 0, 0], indices, start, 0, n_node, 0, self.n_features,
+            for u in prange(n_units, schedule="dynamic"):
+                if stat_buffer == NULL or slot_buffer == NULL:
+                    n_failed += 1  # a reduction: reported after the region
+                    continue
+                node = units[u, 0]
+                if all_samples:
+                    indices = NULL
+                else:
+                    indices = &sample_indices[starts[node]]
+                self._fill(&histogram[node, 0, 0, 0], indices, starts[node], 0,
+                           stops[node] - starts[node], units[u, 1], units[u, 2],
                            stat_buffer, slot_buffer)
             free(stat_buffer)
             free(slot_buffer)
-            return histogram_array
-        with nogil, parallel(num_threads=min(self.n_threads, n_groups)):
-            stat_buffer = <double*> malloc(self.block_size * self.n_stats * sizeof(double))
-            slot_buffer = <index_t*> malloc(self.block_size * sizeof(index_t))
-            for g in prange(n_groups, schedule="dynamic"):
-                f_lo = g * self.n_features // n_groups
-                f_hi = (g + 1) * self.n_features // n_groups
-                self._fill(&histogram[0, 0, 0], indices, start, 0, n_node, f_lo, f_hi,
-                           stat_buffer, slot_buffer)
-            free(stat_buffer)
-            free(slot_buffer)
+        if n_failed:
+            raise MemoryError("histogram: a thread could not allocate its block buffer")
         return histogram_array
 
     cdef void _fill(self, double* hist, const index_t* indices, Py_ssize_t start,

@@ -1,5 +1,5 @@
-"""Stable in-place partition of a node's sample indices into its two children."""
-from cython.parallel cimport prange
+"""Stable in-place partition of nodes' sample indices into their two children."""
+from cython.parallel cimport parallel, prange
 import numpy as np
 
 from ._common cimport bin_t, index_t
@@ -22,58 +22,126 @@ def partition(index_t[::1] sample_indices, Py_ssize_t start, Py_ssize_t stop,
     """Reorder ``sample_indices[start:stop]`` as [left events | right events].
 
     Both parts keep their original order. ``column`` is the split feature's binned values.
-    The range is cut into one chunk per thread; each chunk writes its left events forward
-    from its start and its right events backward from its end in ``buffer``, then the
-    chunks' parts are copied to their final places. Returns the position where the right
-    child starts.
+    Returns the position where the right child starts. See :func:`partition_many`.
     """
-    cdef Py_ssize_t n = stop - start
-    cdef Py_ssize_t n_chunks = max(1, min(n_threads, n // MIN_EVENTS_PER_THREAD))
-    cdef Py_ssize_t chunk_size = (n + n_chunks - 1) // n_chunks if n > 0 else 1
-    cdef Py_ssize_t c, j, lo, hi, n_left, n_right, target, n_left_total = 0
+    return int(partition_many(sample_indices, np.array([start], dtype=np.intp),
+                              np.array([stop], dtype=np.intp), np.asarray(column)[None],
+                              np.zeros(1, dtype=np.intp), np.array([bin_threshold], np.int32),
+                              np.array([missing_go_to_left], np.uint8), missing_bin, buffer,
+                              n_threads)[0])
+
+
+def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
+                   const Py_ssize_t[::1] stops, const bin_t[:, ::1] binned,
+                   const Py_ssize_t[::1] features, const int[::1] bin_thresholds,
+                   const unsigned char[::1] missing_go_to_left, int missing_bin,
+                   index_t[::1] buffer, int n_threads):
+    """Partition several disjoint nodes at once, each by its own split.
+
+    Node ``k`` holds ``sample_indices[starts[k]:stops[k]]`` and is split on feature
+    ``features[k]`` of ``binned`` (n_features, n_samples). Each node's range is cut into
+    chunks (one per thread for large nodes); every chunk writes its left events forward
+    from its start and its right events backward from its end in ``buffer``, then the
+    chunks' parts are copied to their final places. All chunks of all nodes share one
+    parallel region. Returns, per node, the position where its right child starts.
+    """
+    cdef Py_ssize_t n_nodes = starts.shape[0]
+    cdef Py_ssize_t k, u, c, j, lo, hi, n_left, n_right, n, n_chunks, chunk_size
+    cdef Py_ssize_t total = 0, n_units
     cdef index_t idx
-    cdef int left
-    left_counts_array = np.zeros(n_chunks, dtype=np.intp)
-    left_offsets_array = np.zeros(n_chunks, dtype=np.intp)
-    right_offsets_array = np.zeros(n_chunks, dtype=np.intp)
+    cdef int left, threshold, missing_bin_ = missing_bin
+    cdef bint to_left
+    cdef const bin_t* column
+    for k in range(n_nodes):
+        if not (0 <= starts[k] <= stops[k] <= sample_indices.shape[0]):
+            raise ValueError(f"node {k}: events {starts[k]}..{stops[k]} outside the "
+                             f"{sample_indices.shape[0]} sample indices")
+        if not 0 <= features[k] < binned.shape[0]:
+            raise ValueError(f"node {k}: feature {features[k]} outside the "
+                             f"{binned.shape[0]} binned features")
+        total += stops[k] - starts[k]
+    if buffer.shape[0] < sample_indices.shape[0]:
+        raise ValueError("buffer is shorter than sample_indices")
+    # Work units (node, lo, hi): a node of fewer than MIN_EVENTS_PER_THREAD events per
+    # thread is cut into fewer chunks.
+    unit_rows = []
+    for k in range(n_nodes):
+        n = stops[k] - starts[k]
+        if n == 0:
+            continue
+        n_chunks = max(1, min(n_threads, n // MIN_EVENTS_PER_THREAD))
+        chunk_size = (n + n_chunks - 1) // n_chunks
+        for c in range(n_chunks):
+            unit_rows.append((k, starts[k] + c * chunk_size,
+                              min(starts[k] + (c + 1) * chunk_size, stops[k])))
+    middles_array = np.array(starts, dtype=np.intp)
+    if not unit_rows:
+        return middles_array
+    units_array = np.array(unit_rows, dtype=np.intp)
+    cdef Py_ssize_t[:, ::1] units = units_array
+    # Largest chunks first in the parallel loops (taken dynamically, the small ones even
+    # out the threads' shares); the offsets below need each node's chunks in order.
+    order_array = np.ascontiguousarray(np.argsort(units_array[:, 1] - units_array[:, 2],
+                                                  kind="stable"), dtype=np.intp)
+    cdef Py_ssize_t[::1] order = order_array
+    cdef Py_ssize_t v
+    n_units = units.shape[0]
+    left_counts_array = np.zeros(n_units, dtype=np.intp)
     cdef Py_ssize_t[::1] left_counts = left_counts_array
-    cdef Py_ssize_t[::1] left_offsets = left_offsets_array
-    cdef Py_ssize_t[::1] right_offsets = right_offsets_array
+    cdef Py_ssize_t first, last, left_before, right_before, left_total
+    cdef Py_ssize_t[::1] middles = middles_array
+    # Below MIN_EVENTS_PER_THREAD events in all, one thread and no parallel region.
+    cdef int threads = 1 if total < MIN_EVENTS_PER_THREAD else max(1, min(n_threads, n_units))
 
-    if n == 0:
-        return start
-    for c in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
-        lo = start + c * chunk_size
-        hi = min(lo + chunk_size, stop)
-        n_left = 0
-        n_right = 0
-        for j in range(lo, hi):
-            idx = sample_indices[j]
-            left = _goes_left(column[idx], bin_threshold, missing_go_to_left, missing_bin)
-            # Write both candidate slots and advance one: the other slot is still free and
-            # will be overwritten (on the last event the two slots coincide).
-            buffer[lo + n_left] = idx
-            buffer[hi - 1 - n_right] = idx
-            n_left = n_left + left
-            n_right = n_right + 1 - left
-        left_counts[c] = n_left
+    with nogil, parallel(num_threads=threads):
+        for v in prange(n_units, schedule="dynamic"):
+            u = order[v]
+            k = units[u, 0]
+            lo = units[u, 1]
+            hi = units[u, 2]
+            column = &binned[features[k], 0]
+            threshold = bin_thresholds[k]
+            to_left = missing_go_to_left[k]
+            n_left = 0
+            n_right = 0
+            for j in range(lo, hi):
+                idx = sample_indices[j]
+                left = _goes_left(column[idx], threshold, to_left, missing_bin_)
+                # Write both candidate slots and advance one: the other slot is still free
+                # and will be overwritten (on the last event the two slots coincide).
+                buffer[lo + n_left] = idx
+                buffer[hi - 1 - n_right] = idx
+                n_left = n_left + left
+                n_right = n_right + 1 - left
+            left_counts[u] = n_left
+        # The loop ends with a barrier: every count is known. A node's chunks are
+        # consecutive units: lefts first, then rights, chunk by chunk.
+        for v in prange(n_units, schedule="dynamic"):
+            u = order[v]
+            k = units[u, 0]
+            lo = units[u, 1]
+            hi = units[u, 2]
+            first = u
+            while first > 0 and units[first - 1, 0] == k:
+                first = first - 1
+            last = u
+            while last + 1 < n_units and units[last + 1, 0] == k:
+                last = last + 1
+            left_before = 0
+            right_before = 0
+            left_total = 0
+            for c in range(first, last + 1):
+                left_total = left_total + left_counts[c]
+                if c < u:
+                    left_before = left_before + left_counts[c]
+                    right_before = right_before + units[c, 2] - units[c, 1] - left_counts[c]
+            n_left = left_counts[u]
+            for j in range(n_left):
+                sample_indices[starts[k] + left_before + j] = buffer[lo + j]
+            # The right events were written backward: read them back in reverse.
+            for j in range(hi - lo - n_left):
+                sample_indices[starts[k] + left_total + right_before + j] = buffer[hi - 1 - j]
 
-    for c in range(n_chunks):
-        left_offsets[c] = start + n_left_total
-        n_left_total += left_counts[c]
-    target = start + n_left_total
-    for c in range(n_chunks):
-        right_offsets[c] = target
-        lo = start + c * chunk_size
-        target += min(lo + chunk_size, stop) - lo - left_counts[c]
-
-    for c in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
-        lo = start + c * chunk_size
-        hi = min(lo + chunk_size, stop)
-        n_left = left_counts[c]
-        for j in range(n_left):
-            sample_indices[left_offsets[c] + j] = buffer[lo + j]
-        # The right events were written backward: read them back in reverse.
-        for j in range(hi - lo - n_left):
-            sample_indices[right_offsets[c] + j] = buffer[hi - 1 - j]
-    return start + n_left_total
+    for u in range(n_units):
+        middles[units[u, 0]] += left_counts[u]
+    return middles_array

@@ -72,42 +72,83 @@ def find_node_split(Criterion criterion, const double[:, :, ::1] histogram,
     -------
     SplitInfo, or None if no admissible split exists.
     """
-    cdef Py_ssize_t n_features = histogram.shape[0]
-    cdef Py_ssize_t width = histogram.shape[2]
-    cdef Py_ssize_t f
-    cdef double parent_loss
+    return find_node_splits(criterion, np.asarray(histogram)[None], np.asarray(node_sums)[None],
+                            n_bins_non_missing, missing_bin, min_samples_leaf, n_threads)[0]
+
+
+def find_node_splits(Criterion criterion, const double[:, :, :, ::1] histograms,
+                     const double[:, ::1] node_sums, const int[::1] n_bins_non_missing,
+                     int missing_bin, double min_samples_leaf, int n_threads):
+    """Best splits of several nodes, their (node, feature) scans shared out in one parallel
+    region: a parallel region wakes the sleeping threads, which costs about as much as
+    scanning a feature.
+
+    Parameters
+    ----------
+    criterion : Criterion
+    histograms : ndarray, shape (n_nodes, n_features, n_bins, n_stats + 1)
+    node_sums : ndarray, shape (n_nodes, n_stats + 1)
+    n_bins_non_missing, missing_bin, min_samples_leaf, n_threads
+        As for :func:`find_node_split`.
+
+    Returns
+    -------
+    list of SplitInfo or None, one per node.
+    """
+    cdef Py_ssize_t n_nodes = histograms.shape[0]
+    cdef Py_ssize_t n_features = histograms.shape[1]
+    cdef Py_ssize_t width = histograms.shape[3]
+    cdef Py_ssize_t unit, node, f, k, n_unscanned = 0
     cdef double* buffer
-    feature_gain_array = np.full(n_features, -np.inf)
-    feature_bin_array = np.zeros(n_features, dtype=np.int32)
-    feature_missing_left_array = np.zeros(n_features, dtype=np.uint8)
-    feature_left_array = np.zeros((n_features, width))
-    cdef double[::1] feature_gain = feature_gain_array
-    cdef int[::1] feature_bin = feature_bin_array
-    cdef unsigned char[::1] feature_missing_left = feature_missing_left_array
-    cdef double[:, ::1] feature_left = feature_left_array
+    gain_array = np.full((n_nodes, n_features), -np.inf)
+    bin_array = np.zeros((n_nodes, n_features), dtype=np.int32)
+    missing_left_array = np.zeros((n_nodes, n_features), dtype=np.uint8)
+    left_array = np.zeros((n_nodes, n_features, width))
+    parent_loss_array = np.empty(n_nodes)
+    cdef double[:, ::1] feature_gain = gain_array
+    cdef int[:, ::1] feature_bin = bin_array
+    cdef unsigned char[:, ::1] feature_missing_left = missing_left_array
+    cdef double[:, :, ::1] feature_left = left_array
+    cdef double[::1] parent_loss = parent_loss_array
 
-    if width != criterion.n_stats + 1 or node_sums.shape[0] != width:
+    if (width != criterion.n_stats + 1 or node_sums.shape[1] != width
+            or node_sums.shape[0] != n_nodes):
         raise ValueError("histogram width does not match the criterion")
-    parent_loss = criterion.loss(np.asarray(node_sums)[:width - 1])
+    if n_features != n_bins_non_missing.shape[0]:
+        raise ValueError("histograms and n_bins_non_missing disagree on the features")
+    sums_array = np.asarray(node_sums)
+    for k in range(n_nodes):
+        parent_loss[k] = criterion.loss(sums_array[k, :width - 1])
 
-    buffer = NULL
-    with nogil, parallel(num_threads=n_threads):
-        buffer = <double*> malloc((2 * width + criterion.scratch_size + 1) * sizeof(double))
-        for f in prange(n_features, schedule="dynamic"):
-            _scan_feature(criterion, &histogram[f, 0, 0], &node_sums[0], width,
-                          n_bins_non_missing[f], missing_bin, parent_loss, min_samples_leaf,
-                          buffer, buffer + width, buffer + 2 * width,
-                          &feature_gain[f], &feature_bin[f], &feature_missing_left[f],
-                          &feature_left[f, 0])
-        free(buffer)
+    if n_nodes * n_features > 0:
+        buffer = NULL
+        with nogil, parallel(num_threads=max(1, min(n_threads, n_nodes * n_features))):
+            buffer = <double*> malloc((2 * width + criterion.scratch_size + 1) * sizeof(double))
+            for unit in prange(n_nodes * n_features, schedule="dynamic"):
+                if buffer == NULL:
+                    n_unscanned += 1  # a reduction: reported after the region
+                    continue
+                node = unit // n_features
+                f = unit % n_features
+                _scan_feature(criterion, &histograms[node, f, 0, 0], &node_sums[node, 0],
+                              width, n_bins_non_missing[f], missing_bin, parent_loss[node],
+                              min_samples_leaf, buffer, buffer + width, buffer + 2 * width,
+                              &feature_gain[node, f], &feature_bin[node, f],
+                              &feature_missing_left[node, f], &feature_left[node, f, 0])
+            free(buffer)
+        if n_unscanned:
+            raise MemoryError("find_node_splits: a thread could not allocate its scan buffer")
 
-    best = int(np.argmax(feature_gain_array))  # first maximum: lowest feature on ties
-    if not np.isfinite(feature_gain_array[best]):
-        return None
-    left = feature_left_array[best].copy()
-    right = np.asarray(node_sums) - left
-    return SplitInfo(feature_gain_array[best], best, feature_bin_array[best],
-                     feature_missing_left_array[best], left, right)
+    splits = []
+    for k in range(n_nodes):
+        best = int(np.argmax(gain_array[k]))  # first maximum: lowest feature on ties
+        if not np.isfinite(gain_array[k, best]):
+            splits.append(None)
+            continue
+        left = left_array[k, best].copy()
+        splits.append(SplitInfo(gain_array[k, best], best, bin_array[k, best],
+                                missing_left_array[k, best], left, sums_array[k] - left))
+    return splits
 
 
 cdef void _scan_feature(Criterion criterion, const double* hist, const double* node,

@@ -5,8 +5,13 @@ A criterion expresses its update of an event's statistic vector as an affine map
 point's weight; BIT: subtract the leaf value from the coefficients).
 """
 from cython.parallel cimport prange
+import numpy as np
 
 from ._common cimport index_t
+
+cdef enum:
+    # Events per work unit of the parallel loop.
+    UPDATE_CHUNK = 16384
 
 
 def update_leaves(const index_t[::1] sample_indices, const index_t[::1] leaf_starts,
@@ -22,7 +27,8 @@ def update_leaves(const index_t[::1] sample_indices, const index_t[::1] leaf_sta
     """
     cdef Py_ssize_t n_leaves = leaf_starts.shape[0], n_values = leaf_values.shape[1]
     cdef bint update_statistics = scale is not None
-    cdef Py_ssize_t leaf, j, i, a, d, n_stats = scale.shape[1] if update_statistics else 0
+    cdef Py_ssize_t leaf, j, i, a, d, u, n_units
+    cdef Py_ssize_t n_stats = scale.shape[1] if update_statistics else 0
     cdef bint one_hot = dense is None
     cdef bint add_predictions = predictions is not None
     cdef double[:, ::1] dense_view
@@ -35,8 +41,29 @@ def update_leaves(const index_t[::1] sample_indices, const index_t[::1] leaf_sta
         slot_view = slots
     else:
         dense_view = dense
-    for leaf in prange(n_leaves, nogil=True, schedule="dynamic", num_threads=n_threads):
-        for j in range(leaf_starts[leaf], leaf_stops[leaf]):
+    # Work units of at most UPDATE_CHUNK events of one leaf, largest first: a leaf holding
+    # most of the events no longer leaves the other threads idle.
+    sizes = np.asarray(leaf_stops, dtype=np.intp) - np.asarray(leaf_starts, dtype=np.intp)
+    if np.any(sizes < 0) or (sizes.size and (np.min(leaf_starts) < 0 or
+                                             np.max(leaf_stops) > sample_indices.shape[0])):
+        raise ValueError("update_leaves: leaf ranges outside the sample indices")
+    n_chunks = np.maximum(1, -(-sizes // UPDATE_CHUNK))
+    unit_leaf = np.repeat(np.arange(n_leaves, dtype=np.intp), n_chunks)
+    first = np.repeat(np.cumsum(n_chunks) - n_chunks, n_chunks)
+    unit_lo = (np.asarray(leaf_starts, dtype=np.intp)[unit_leaf]
+               + (np.arange(unit_leaf.size) - first) * UPDATE_CHUNK)
+    unit_hi = np.minimum(unit_lo + UPDATE_CHUNK, np.asarray(leaf_stops, dtype=np.intp)[unit_leaf])
+    order = np.argsort(unit_lo - unit_hi, kind="stable")
+    units_array = np.ascontiguousarray(np.column_stack([unit_leaf, unit_lo, unit_hi])[order],
+                                       dtype=np.intp)
+    cdef Py_ssize_t[:, ::1] units = units_array
+    n_units = units.shape[0]
+    # Below 2 * UPDATE_CHUNK events in all, one thread and no parallel region.
+    cdef int threads = (1 if sample_indices.shape[0] < 2 * UPDATE_CHUNK
+                        else max(1, min(n_threads, n_units)))
+    for u in prange(n_units, nogil=True, schedule="dynamic", num_threads=threads):
+        leaf = units[u, 0]
+        for j in range(units[u, 1], units[u, 2]):
             i = sample_indices[j]
             if add_predictions:
                 for a in range(n_values):

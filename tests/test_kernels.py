@@ -8,9 +8,9 @@ from bpt._core._histogram import HistogramBuilder
 from bpt._core._information_criterion import (CrossEntropyInformationCriterion,
                                               SquaredErrorInformationCriterion)
 from bpt._core._parametric_criterion import ParametricCriterion
-from bpt._core._partition import partition
+from bpt._core._partition import partition, partition_many
 from bpt._core._predictor import apply_raw, predict_binned, predict_raw
-from bpt._core._splitting import find_node_split
+from bpt._core._splitting import find_node_split, find_node_splits
 from bpt._core._update import update_leaves
 
 
@@ -124,6 +124,58 @@ def test_histograms_match_bincount(rng, one_hot, n_threads, n_samples):
                                atol=1e-9)
 
 
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_histograms_of_several_nodes_match_one_at_a_time(rng, n_threads):
+    """compute_brute_many (one parallel region for a whole level) gives each node's
+    histogram bit for bit, large nodes (cut into feature groups) and small ones alike."""
+    n_samples, n_stats, n_bins = 60_000, 3, 17
+    binned = rng.integers(0, n_bins, size=(5, n_samples)).astype(np.uint8)
+    dense = rng.normal(size=(n_samples, n_stats))
+    builder = HistogramBuilder(binned, dense, None, None, n_stats, n_bins, n_threads)
+    indices = rng.permutation(n_samples).astype(np.int32)
+    starts, stops = [0, 30_000, 30_000, 30_100], [30_000, 30_000, 30_100, n_samples]
+    many = builder.compute_brute_many(indices, starts, stops)
+    assert many.shape == (4, 5, n_bins, n_stats + 1)
+    for k, (start, stop) in enumerate(zip(starts, stops)):
+        one = builder.compute_brute(indices, start, stop, False)
+        assert one.tobytes() == many[k].tobytes(), k
+        np.testing.assert_allclose(many[k], reference_histogram(binned, dense,
+                                                                indices[start:stop], n_bins),
+                                   atol=1e-9)
+    with pytest.raises(ValueError, match="node 1"):
+        builder.compute_brute_many(indices, [0, 10], [5, n_samples + 1])
+
+
+def test_splits_of_several_nodes_match_one_at_a_time(rng):
+    n, n_bins = 3000, 12
+    criterion = ParametricCriterion(np.array([[1.0], [2.0]]), np.zeros(3))
+    binned = rng.integers(0, n_bins - 1, size=(3, n)).astype(np.uint8)
+    binned[1, rng.random(n) < 0.1] = n_bins - 1
+    slots = rng.integers(0, 3, n).astype(np.int32)
+    slots[(binned[2] > 6) & (rng.random(n) < 0.3)] = 2
+    builder = HistogramBuilder(binned, None, rng.uniform(0.5, 1.5, n), slots, 3, n_bins, 2)
+    indices = np.arange(n, dtype=np.int32)
+    # Three nodes; the last is too small for min_samples_leaf: no split.
+    ranges = [(0, 1500), (1500, n - 20), (n - 20, n)]
+    hists = np.stack([builder.compute_brute(indices, a, b, False) for a, b in ranges])
+    sums = hists[:, 0].sum(axis=1)
+    n_bins_non_missing = np.full(3, n_bins - 1, dtype=np.int32)
+    for n_threads in (1, 2):
+        splits = find_node_splits(criterion, hists, sums, n_bins_non_missing, n_bins - 1, 30,
+                                  n_threads)
+        assert splits[2] is None
+        for k in range(2):
+            one = find_node_split(criterion, hists[k], sums[k], n_bins_non_missing,
+                                  n_bins - 1, 30, n_threads)
+            assert (splits[k].gain, splits[k].feature_idx, splits[k].bin_threshold,
+                    splits[k].missing_go_to_left) == (one.gain, one.feature_idx,
+                                                      one.bin_threshold, one.missing_go_to_left)
+            assert splits[k].left_sums.tobytes() == one.left_sums.tobytes()
+    with pytest.raises(ValueError, match="features"):
+        find_node_splits(criterion, hists, sums, n_bins_non_missing[:2], n_bins - 1, 30, 1)
+
+
 # -------------------------------------------------------------------------------- partition
 
 @pytest.mark.parametrize("n_threads", [1, 2])
@@ -145,6 +197,37 @@ def test_partition_is_stable(rng, n_threads, missing_go_to_left):
     np.testing.assert_array_equal(indices[middle:stop], node[~goes_left])
     np.testing.assert_array_equal(indices[:start], original[:start])
     np.testing.assert_array_equal(indices[stop:], original[stop:])
+
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_partition_of_several_nodes(rng, n_threads):
+    """One call partitions disjoint nodes, each by its own feature, threshold and
+    missing-value direction: large nodes in several chunks, small ones and an empty one."""
+    n = 260_000
+    binned = rng.integers(0, 256, size=(3, n)).astype(np.uint8)
+    indices = rng.permutation(n).astype(np.int32)
+    original = indices.copy()
+    starts = np.array([0, 150_000, 150_000, 151_000, 200_000], dtype=np.intp)
+    stops = np.array([150_000, 150_000, 151_000, 200_000, n], dtype=np.intp)
+    features = np.array([2, 0, 1, 0, 1], dtype=np.intp)
+    thresholds = np.array([100, 5, 30, 255, 0], dtype=np.int32)
+    missing_left = np.array([1, 0, 0, 1, 0], dtype=np.uint8)
+    middles = partition_many(indices, starts, stops, binned, features, thresholds,
+                             missing_left, 255, np.empty_like(indices), n_threads)
+    for k in range(len(starts)):
+        node = original[starts[k]:stops[k]]
+        bins = binned[features[k], node]
+        goes_left = np.where(bins == 255, bool(missing_left[k]), bins <= thresholds[k])
+        assert middles[k] == starts[k] + goes_left.sum()
+        np.testing.assert_array_equal(indices[starts[k]:middles[k]], node[goes_left])
+        np.testing.assert_array_equal(indices[middles[k]:stops[k]], node[~goes_left])
+    with pytest.raises(ValueError, match="feature 3"):
+        partition_many(indices, starts[:1], stops[:1], binned, np.array([3], np.intp),
+                       thresholds[:1], missing_left[:1], 255, np.empty_like(indices), 1)
+    with pytest.raises(ValueError, match="node 0"):
+        partition_many(indices, starts[:1], stops[:1] + n, binned, features[:1],
+                       thresholds[:1], missing_left[:1], 255, np.empty_like(indices), 1)
 
 
 # ------------------------------------------------------------------------- criterion, split
@@ -396,11 +479,12 @@ def test_compact_predictor_on_missing_values_thresholds_and_infinities(rng, dtyp
 
 
 @pytest.mark.parametrize("one_hot", [True, False])
-def test_update_leaves_matches_numpy(rng, one_hot):
-    n, n_stats = 400, 3
+@pytest.mark.parametrize("n", [400, 90_000])  # one thread; leaves cut into parallel chunks
+def test_update_leaves_matches_numpy(rng, one_hot, n):
+    n_stats = 3
     indices = rng.permutation(n).astype(np.int32)
-    starts = np.array([0, 150, 300], dtype=np.int32)
-    stops = np.array([150, 300, 400], dtype=np.int32)
+    starts = np.array([0, n * 3 // 8, n * 3 // 4], dtype=np.int32)
+    stops = np.array([n * 3 // 8, n * 3 // 4, n], dtype=np.int32)
     leaf_values = rng.normal(size=(3, 2))
     scale = rng.uniform(0.5, 2, size=(3, n_stats))
     shift = rng.normal(size=(3, n_stats))
