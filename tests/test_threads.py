@@ -112,6 +112,9 @@ INTERRUPTED_PREDICTION = textwrap.dedent("""
     # The same trees many times over: a prediction of a few minutes.
     model._ensemble.roots = np.tile(model._ensemble.roots, 200)
     X = np.random.default_rng(0).uniform(-3, 3, size=(2_000_000, 1))
+    # A process started in the background inherits an ignored SIGINT, and Python then
+    # installs no KeyboardInterrupt handler: install it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
     tic = time.perf_counter()
     try:
