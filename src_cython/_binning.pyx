@@ -28,7 +28,7 @@ def map_to_bins(const real_t[:, :] X,
     cdef Py_ssize_t n_samples = rows.shape[0] if select else X.shape[0]
     cdef Py_ssize_t n_features = X.shape[1]
     cdef Py_ssize_t i, f, row
-    cdef int lo, hi, mid
+    cdef int base, length, half
     cdef double x
     for i in prange(n_samples, nogil=True, schedule="static", num_threads=n_threads):
         row = rows[i] if select else i
@@ -37,12 +37,15 @@ def map_to_bins(const real_t[:, :] X,
             if isnan(x):
                 binned[f, i] = missing_bin
                 continue
-            lo = 0
-            hi = n_thresholds[f]
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if thresholds[f, mid] < x:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            binned[f, i] = lo
+            # Branch-free lower bound: the comparisons of consecutive values are
+            # unpredictable, and a mispredicted branch costs more than the arithmetic.
+            base = 0
+            length = n_thresholds[f]
+            if length == 0:
+                binned[f, i] = 0
+                continue
+            while length > 1:
+                half = length // 2
+                base = base + half * (thresholds[f, base + half] < x)
+                length = length - half
+            binned[f, i] = base + (thresholds[f, base] < x)

@@ -13,7 +13,8 @@ its events in their order, whatever the number of threads, so histograms (and th
 grown from them) are bit-identical for any thread count, and no per-thread histograms need
 combining. Within a group, events are taken in small blocks and every feature of the group
 is filled from the block: an event's statistics are read from memory once per group, not
-once per feature.
+once per feature. The root's event counts do not change between trees: they are filled
+once per builder and copied afterwards.
 """
 cimport cython
 from cython.parallel cimport parallel, prange
@@ -59,6 +60,8 @@ cdef class HistogramBuilder:
     cdef readonly Py_ssize_t n_features, n_bins, n_stats
     cdef Py_ssize_t block_size
     cdef int n_threads
+    cdef object _root_range       # (start, stop) of the cached root counts, or None
+    cdef object _root_counts      # (n_features, n_bins) event counts of that range
 
     def __init__(self, binned, dense, weights, slots, int n_stats, int n_bins, int n_threads):
         self.binned = binned
@@ -66,6 +69,8 @@ cdef class HistogramBuilder:
         self.n_bins = n_bins
         self.n_stats = n_stats
         self.n_threads = n_threads
+        self._root_range = None
+        self._root_counts = None
         self.one_hot = dense is None
         if self.one_hot:
             self.weights = weights
@@ -135,6 +140,8 @@ cdef class HistogramBuilder:
         cdef Py_ssize_t[:, ::1] units = units_array
         n_units = units.shape[0]
         cdef int n_threads = 1 if total < MIN_EVENTS_PARALLEL else min(self.n_threads, n_units)
+        # The root's event counts are the same for every tree: filled once, then copied.
+        cdef bint counts = not (all_samples and self._root_range == (starts[0], stops[0]))
         # A team of one thread wakes no other thread: small levels cost no wake-up.
         with nogil, parallel(num_threads=n_threads):
             stat_buffer = <double*> malloc(self.block_size * self.n_stats * sizeof(double))
@@ -150,16 +157,22 @@ cdef class HistogramBuilder:
                     indices = &sample_indices[starts[node]]
                 self._fill(&histogram[node, 0, 0, 0], indices, starts[node], 0,
                            stops[node] - starts[node], units[u, 1], units[u, 2],
-                           stat_buffer, slot_buffer)
+                           stat_buffer, slot_buffer, counts)
             free(stat_buffer)
             free(slot_buffer)
         if n_failed:
             raise MemoryError("histogram: a thread could not allocate its block buffer")
+        if all_samples:
+            if counts:
+                self._root_range = (starts[0], stops[0])
+                self._root_counts = histogram_array[0, :, :, self.n_stats].copy()
+            else:
+                histogram_array[0, :, :, self.n_stats] = self._root_counts
         return histogram_array
 
     cdef void _fill(self, double* hist, const index_t* indices, Py_ssize_t start,
                     Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t f_lo, Py_ssize_t f_hi,
-                    double* stat_buffer, index_t* slot_buffer) noexcept nogil:
+                    double* stat_buffer, index_t* slot_buffer, bint counts) noexcept nogil:
         """Add events lo..hi of the node (positions in ``indices``, or ``start + position``
         in the training set when ``indices`` is NULL) to features f_lo..f_hi of ``hist``."""
         cdef Py_ssize_t n_stats = self.n_stats, width = self.n_stats + 1
@@ -193,10 +206,10 @@ cdef class HistogramBuilder:
                 if indices == NULL:
                     if self.one_hot:
                         _add_one_hot(hist + f * feature_stride, &self.binned[f, start + block_lo],
-                                     block_stats, block_slots, m, n_stats)
+                                     block_stats, block_slots, m, n_stats, counts)
                     else:
                         _add_dense(hist + f * feature_stride, &self.binned[f, start + block_lo],
-                                   block_stats, m, n_stats)
+                                   block_stats, m, n_stats, counts)
                 else:
                     if self.one_hot:
                         _add_one_hot_gathered(hist + f * feature_stride, &self.binned[f, 0],
@@ -214,10 +227,14 @@ cdef class HistogramBuilder:
 
 
 cdef inline void _add_one_hot(double* h, const bin_t* bins, const double* weights,
-                              const index_t* slots, Py_ssize_t n,
-                              Py_ssize_t n_stats) noexcept nogil:
+                              const index_t* slots, Py_ssize_t n, Py_ssize_t n_stats,
+                              bint counts) noexcept nogil:
     cdef Py_ssize_t j, width = n_stats + 1
     cdef double* cell
+    if not counts:
+        for j in range(n):
+            h[bins[j] * width + slots[j]] += weights[j]
+        return
     for j in range(n):
         cell = h + bins[j] * width
         cell[slots[j]] += weights[j]
@@ -236,7 +253,7 @@ cdef inline void _add_one_hot_gathered(double* h, const bin_t* column, const ind
 
 
 cdef inline void _add_dense(double* h, const bin_t* bins, const double* stats, Py_ssize_t n,
-                            Py_ssize_t n_stats) noexcept nogil:
+                            Py_ssize_t n_stats, bint counts) noexcept nogil:
     cdef Py_ssize_t j, d, width = n_stats + 1
     cdef double* cell
     cdef const double* row
@@ -245,7 +262,8 @@ cdef inline void _add_dense(double* h, const bin_t* bins, const double* stats, P
         row = stats + j * n_stats
         for d in range(n_stats):
             cell[d] += row[d]
-        cell[n_stats] += 1.0
+        if counts:
+            cell[n_stats] += 1.0
 
 
 cdef inline void _add_dense_gathered(double* h, const bin_t* column, const index_t* indices,

@@ -44,6 +44,29 @@ def test_binning_matches_searchsorted(rng, dtype):
     np.testing.assert_allclose(mapper.thresholds_[0], (distinct[:-1] + distinct[1:]) / 2)
 
 
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_map_to_bins_counts_thresholds_below(rng, n_threads):
+    """The branch-free search against np.searchsorted for every number of thresholds from 0
+    to 254, on values equal to thresholds, between them, outside them, +-inf and NaN."""
+    from bpt._core._binning import map_to_bins
+    lengths = [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 31, 100, 253, 254]
+    thresholds = np.full((len(lengths), 254), np.inf)
+    for f, n in enumerate(lengths):
+        thresholds[f, :n] = np.sort(rng.choice(np.arange(-300, 300) / 7, n, replace=False))
+    X = rng.uniform(-50, 50, size=(3000, len(lengths)))
+    for f, n in enumerate(lengths):
+        if n:
+            X[:n, f] = thresholds[f, :n]                 # exactly at each threshold
+    X[-3:] = [[np.inf], [-np.inf], [np.nan]]
+    binned = np.empty((len(lengths), X.shape[0]), dtype=np.uint8)
+    map_to_bins(X, thresholds, np.array(lengths, dtype=np.int32), 255, binned, n_threads)
+    for f, n in enumerate(lengths):
+        expected = np.searchsorted(thresholds[f, :n], X[:, f], side="left")
+        expected[np.isnan(X[:, f])] = 255
+        np.testing.assert_array_equal(binned[f], expected, err_msg=f"{n} thresholds")
+
+
 def test_binning_quantiles_balance_bins(rng):
     X = rng.exponential(size=(20000, 1))
     binned = BinMapper(max_bins=10, strategy="quantile", random_state=0).fit(X).transform(X)
