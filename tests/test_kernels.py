@@ -135,13 +135,23 @@ def test_histograms_match_bincount(rng, one_hot, n_threads, n_samples):
     root = builder.compute_brute(everything, 0, n_samples, True)
     np.testing.assert_allclose(root, reference_histogram(binned, dense, everything, n_bins),
                                atol=1e-9)
+    # The next tree's root: counts copied from the first, statistics read anew (in place).
+    if one_hot:
+        weights *= 2.0
+        dense *= 2.0
+    else:
+        dense *= 2.0
+    again = builder.compute_brute(everything, 0, n_samples, True)
+    np.testing.assert_array_equal(again[..., -1], root[..., -1])
+    np.testing.assert_allclose(again, reference_histogram(binned, dense, everything, n_bins),
+                               atol=1e-9)
     # A node: a sorted subset placed in the middle of the index array.
     subset = np.sort(rng.choice(n_samples, n_samples // 3, replace=False)).astype(np.int32)
     indices = np.concatenate([everything[:7], subset]).astype(np.int32)
     node = builder.compute_brute(indices, 7, indices.size, False)
     np.testing.assert_allclose(node, reference_histogram(binned, dense, subset, n_bins),
                                atol=1e-9)
-    sibling = builder.compute_subtraction(root, node)
+    sibling = builder.compute_subtraction(again, node)
     rest = np.setdiff1d(everything, subset)
     np.testing.assert_allclose(sibling, reference_histogram(binned, dense, rest, n_bins),
                                atol=1e-9)
