@@ -106,47 +106,35 @@ class TreeGrower:
             return None
         self._search_splits([root])
         if self.max_leaf_nodes is None and self.max_depth is not None:
-            return self._finalize(self._grow_by_level(root))
-        return self._finalize(self._grow_best_first(root))
+            # Split a level at a time, then number the nodes as best-first growth would
+            # have created them: the same heap, replayed over the children already made.
+            level = [root] if root.split is not None else []
+            while level:
+                level = [child for child in self._split_level(level)
+                         if child.split is not None]
+            return self._finalize(self._best_first(root, lambda node: node.children))
+        return self._finalize(self._best_first(root, lambda node: self._split_level([node])))
 
-    def _grow_best_first(self, root):
-        """Split the node of largest gain until ``max_leaf_nodes``; all nodes in creation
-        order."""
+    def _best_first(self, root, expand):
+        """Expand the node of largest gain until ``max_leaf_nodes`` (``expand(node)`` gives
+        its children); all nodes in creation order."""
         all_nodes = [root]
         queue = []
         order = itertools.count()
-        if root.split is not None:
-            # The counter breaks gain ties in creation order and keeps nodes uncompared.
-            heapq.heappush(queue, (-root.split.gain, next(order), root))
+
+        def push(node):
+            if node.split is not None:
+                # The counter breaks gain ties in creation order and keeps nodes uncompared.
+                heapq.heappush(queue, (-node.split.gain, next(order), node))
+
+        push(root)
         n_leaves = 1
         while queue and (self.max_leaf_nodes is None or n_leaves < self.max_leaf_nodes):
-            node = heapq.heappop(queue)[2]
-            children = self._split_level([node])
+            children = expand(heapq.heappop(queue)[2])
             all_nodes.extend(children)
             for child in children:
-                if child.split is not None:
-                    heapq.heappush(queue, (-child.split.gain, next(order), child))
+                push(child)
             n_leaves += 1
-        return all_nodes
-
-    def _grow_by_level(self, root):
-        """Split every node with a split, a level at a time, then number the nodes as
-        :meth:`_grow_best_first` would have created them (the same heap, replayed)."""
-        level = [root] if root.split is not None else []
-        while level:
-            children = self._split_level(level)
-            level = [child for child in children if child.split is not None]
-        all_nodes = [root]
-        queue = []
-        order = itertools.count()
-        if root.split is not None:
-            heapq.heappush(queue, (-root.split.gain, next(order), root))
-        while queue:
-            node = heapq.heappop(queue)[2]
-            all_nodes.extend(node.children)
-            for child in node.children:
-                if child.split is not None:
-                    heapq.heappush(queue, (-child.split.gain, next(order), child))
         return all_nodes
 
     def _can_split(self, node):
