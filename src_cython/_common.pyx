@@ -1,4 +1,5 @@
-"""numpy views of the compiled core's shared types, and the OpenMP thread count."""
+"""numpy views of the compiled core's shared types, the OpenMP thread count, and the work
+units of the parallel loops over ranges of events."""
 import numpy as np
 
 NODE_DTYPE = np.dtype([
@@ -39,3 +40,26 @@ def openmp_max_threads():
 def openmp_enabled():
     """Whether the core was compiled with OpenMP."""
     return bool(bpt_openmp_enabled())
+
+
+def range_chunks(starts, stops, n_chunks):
+    """Work units of a parallel loop over ranges of events.
+
+    Range ``k`` (``starts[k]`` to ``stops[k]``) is cut into ``n_chunks[k]`` near-equal
+    pieces (at least one; an empty range gives none). Returns ``units``, an (n_units, 3)
+    intp array of (range, lo, hi) with the pieces of each range consecutive and in order,
+    and ``order``, the units largest first: handed out dynamically in that order, the small
+    ones taken last even out the threads' shares.
+    """
+    starts = np.asarray(starts, dtype=np.intp)
+    stops = np.asarray(stops, dtype=np.intp)
+    lengths = stops - starts
+    counts = np.where(lengths > 0, np.maximum(1, np.asarray(n_chunks, dtype=np.intp)), 0)
+    owner = np.repeat(np.arange(starts.size, dtype=np.intp), counts)
+    piece = np.arange(owner.size, dtype=np.intp) - np.repeat(np.cumsum(counts) - counts, counts)
+    size = -(-lengths // np.maximum(counts, 1))
+    lo = starts[owner] + piece * size[owner]
+    hi = np.minimum(lo + size[owner], stops[owner])
+    units = np.ascontiguousarray(np.column_stack([owner, lo, hi]), dtype=np.intp)
+    order = np.ascontiguousarray(np.argsort(lo - hi, kind="stable"), dtype=np.intp)
+    return units, order

@@ -3,6 +3,7 @@ from cython.parallel cimport parallel, prange
 import numpy as np
 
 from ._common cimport bin_t, index_t
+from ._common import range_chunks
 
 cdef enum:
     # Below this many events per thread a node is partitioned by fewer threads.
@@ -46,7 +47,7 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
     parallel region. Returns, per node, the position where its right child starts.
     """
     cdef Py_ssize_t n_nodes = starts.shape[0]
-    cdef Py_ssize_t k, u, c, j, lo, hi, n_left, n_right, n, n_chunks, chunk_size
+    cdef Py_ssize_t k, u, c, j, lo, hi, n_left, n_right
     cdef Py_ssize_t total = 0, n_units
     cdef index_t idx
     cdef int left, threshold, missing_bin_ = missing_bin
@@ -63,26 +64,15 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
     if buffer.shape[0] < sample_indices.shape[0]:
         raise ValueError("buffer is shorter than sample_indices")
     # Work units (node, lo, hi): a node of fewer than MIN_EVENTS_PER_THREAD events per
-    # thread is cut into fewer chunks.
-    unit_rows = []
-    for k in range(n_nodes):
-        n = stops[k] - starts[k]
-        if n == 0:
-            continue
-        n_chunks = max(1, min(n_threads, n // MIN_EVENTS_PER_THREAD))
-        chunk_size = (n + n_chunks - 1) // n_chunks
-        for c in range(n_chunks):
-            unit_rows.append((k, starts[k] + c * chunk_size,
-                              min(starts[k] + (c + 1) * chunk_size, stops[k])))
+    # thread is cut into fewer chunks. Taken largest first; the offsets below need each
+    # node's chunks consecutive and in order, as ``units`` holds them.
+    lengths = np.asarray(stops) - np.asarray(starts)
+    units_array, order_array = range_chunks(
+        starts, stops, np.minimum(n_threads, lengths // MIN_EVENTS_PER_THREAD))
     middles_array = np.array(starts, dtype=np.intp)
-    if not unit_rows:
+    if units_array.shape[0] == 0:
         return middles_array
-    units_array = np.array(unit_rows, dtype=np.intp)
     cdef Py_ssize_t[:, ::1] units = units_array
-    # Largest chunks first in the parallel loops (taken dynamically, the small ones even
-    # out the threads' shares); the offsets below need each node's chunks in order.
-    order_array = np.ascontiguousarray(np.argsort(units_array[:, 1] - units_array[:, 2],
-                                                  kind="stable"), dtype=np.intp)
     cdef Py_ssize_t[::1] order = order_array
     cdef Py_ssize_t v
     n_units = units.shape[0]

@@ -8,6 +8,7 @@ from cython.parallel cimport prange
 import numpy as np
 
 from ._common cimport index_t
+from ._common import range_chunks
 
 cdef enum:
     # Events per work unit of the parallel loop.
@@ -47,15 +48,8 @@ def update_leaves(const index_t[::1] sample_indices, const index_t[::1] leaf_sta
     if np.any(sizes < 0) or (sizes.size and (np.min(leaf_starts) < 0 or
                                              np.max(leaf_stops) > sample_indices.shape[0])):
         raise ValueError("update_leaves: leaf ranges outside the sample indices")
-    n_chunks = np.maximum(1, -(-sizes // UPDATE_CHUNK))
-    unit_leaf = np.repeat(np.arange(n_leaves, dtype=np.intp), n_chunks)
-    first = np.repeat(np.cumsum(n_chunks) - n_chunks, n_chunks)
-    unit_lo = (np.asarray(leaf_starts, dtype=np.intp)[unit_leaf]
-               + (np.arange(unit_leaf.size) - first) * UPDATE_CHUNK)
-    unit_hi = np.minimum(unit_lo + UPDATE_CHUNK, np.asarray(leaf_stops, dtype=np.intp)[unit_leaf])
-    order = np.argsort(unit_lo - unit_hi, kind="stable")
-    units_array = np.ascontiguousarray(np.column_stack([unit_leaf, unit_lo, unit_hi])[order],
-                                       dtype=np.intp)
+    units_array, order = range_chunks(leaf_starts, leaf_stops, -(-sizes // UPDATE_CHUNK))
+    units_array = units_array[order]
     cdef Py_ssize_t[:, ::1] units = units_array
     n_units = units.shape[0]
     # Below 2 * UPDATE_CHUNK events in all, one thread and no parallel region.
