@@ -153,28 +153,17 @@ cdef class CompactForest:
         slice_lo = 0
         while slice_lo < n_blocks:
             slice_hi = min(slice_lo + blocks_per_slice * threads, n_blocks)
-            if threads == 1:
+            # With threads == 1 the team is this thread alone: no other thread is woken.
+            with nogil, parallel(num_threads=threads):
                 current = <index_t*> malloc(COMPACT_BLOCK * sizeof(index_t))
                 buffer = <double*> malloc(buffer_size * sizeof(double))
                 if current == NULL or buffer == NULL:
                     failed[0] = 1
-                else:
-                    with nogil:
-                        for block in range(slice_lo, slice_hi):
-                            self._predict_block(X, out, block, &columns[0], current, buffer)
+                for block in prange(slice_lo, slice_hi, schedule="dynamic", chunksize=1):
+                    if current != NULL and buffer != NULL:
+                        self._predict_block(X, out, block, &columns[0], current, buffer)
                 free(current)
                 free(buffer)
-            else:
-                with nogil, parallel(num_threads=threads):
-                    current = <index_t*> malloc(COMPACT_BLOCK * sizeof(index_t))
-                    buffer = <double*> malloc(buffer_size * sizeof(double))
-                    if current == NULL or buffer == NULL:
-                        failed[0] = 1
-                    for block in prange(slice_lo, slice_hi, schedule="dynamic", chunksize=1):
-                        if current != NULL and buffer != NULL:
-                            self._predict_block(X, out, block, &columns[0], current, buffer)
-                    free(current)
-                    free(buffer)
             if failed[0]:
                 raise MemoryError(f"no memory for the prediction workspace of {threads} "
                                   f"thread(s) ({buffer_size * 8} bytes each)")
