@@ -7,17 +7,49 @@ drawn`` the true nuisances drawn from their constraints), and both the surrogate
 exact likelihood are fitted on each. With ``--replicas B`` the surrogates are also refitted
 on B bootstrap replicas of their training samples; the spread of mu-hat over the replicas,
 per pseudo-experiment, is the surrogate-induced uncertainty, added in quadrature in the last
-row.
+row. With ``--true-ratios`` the surrogates are replaced by the analytic log r of each
+process (slow: finite-difference gradients over the reference events), which leaves the
+reference sample's share of the scatter of mu-hat alone.
 
     python examples/truth_coverage.py                      # 500 pseudo-experiments
     python examples/truth_coverage.py --replicas 4 --nuisances drawn
+    python examples/truth_coverage.py --n-toys 150 --nuisances drawn --true-ratios --n-jobs 2
 """
 import argparse
 import time
 
 import numpy as np
 
-from bpt.toys.analysis import ToyAnalysis
+from bpt.likelihood import LogRatioSystematic, Model, Process, UnbinnedRegion
+from bpt.toys.analysis import PROCESSES, ToyAnalysis
+
+
+class TrueEnergyScale:
+    """The analytic log r of one process in ``es``, as a surrogate (0 where the process has
+    no density: its fraction is 0 there)."""
+
+    def __init__(self, analysis, process):
+        self.analysis, self.process = analysis, process
+
+    def predict_log_ratio(self, X, nu):
+        with np.errstate(invalid="ignore"):
+            values = self.analysis.true_log_ratio(self.process, X, float(np.ravel(nu)[0]))
+        return np.where(np.isfinite(values), values, 0.0)
+
+
+def true_ratio_model(analysis, n_reference=400_000, random_state=1):
+    """The unbinned model of :meth:`ToyAnalysis.unbinned_model` (same reference events) with
+    the true ratios in place of the surrogates."""
+    seeds = np.random.SeedSequence(random_state).spawn(len(PROCESSES))
+    processes = []
+    for process, seed in zip(PROCESSES, seeds):
+        X, w = analysis.simulate(process, n_reference, 0.0, seed)
+        systematic = LogRatioSystematic(TrueEnergyScale(analysis, process), ["es"])
+        processes.append(Process(process, X, w, rate=analysis.modifiers(process),
+                                 systematics=[systematic]))
+    region = UnbinnedRegion("signal_region", processes, fractions=analysis.fractions,
+                            yields_from="labels")
+    return Model(analysis.parameters(), [region])
 
 
 def table(result, added=None):
@@ -48,13 +80,20 @@ def main():
     parser.add_argument("--replicas", type=int, default=0, help="bootstrap-replica surrogates")
     parser.add_argument("--n-generated", type=int, default=40_000,
                         help="surrogate training events generated per base point")
+    parser.add_argument("--true-ratios", action="store_true",
+                        help="the analytic log r in place of the surrogates")
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=123)
     args = parser.parse_args()
 
     tic = time.perf_counter()
     analysis = ToyAnalysis()
-    model = analysis.unbinned_model(analysis.fit_energy_scale(n_generated=args.n_generated))
+    surrogates = (f"{args.n_generated} surrogate training events generated per base point"
+                  if not args.true_ratios else "the true ratios in place of the surrogates")
+    if args.true_ratios:
+        model = true_ratio_model(analysis)
+    else:
+        model = analysis.unbinned_model(analysis.fit_energy_scale(n_generated=args.n_generated))
     replicas = [analysis.unbinned_model(analysis.fit_energy_scale(n_generated=args.n_generated,
                                                                   bootstrap=b))
                 for b in range(args.replicas)]
@@ -64,8 +103,7 @@ def main():
     added = result.spread([f"replica{b}" for b in range(args.replicas)]) \
         if args.replicas >= 2 else None
     print(f"{args.n_toys} pseudo-experiments from the truth (mu = 1, es = {args.es}, "
-          f"nuisances {args.nuisances}), {args.n_generated} surrogate training events "
-          f"generated per base point; {result.all_valid.sum()} with every fit valid")
+          f"nuisances {args.nuisances}), {surrogates}; {result.all_valid.sum()} with every fit valid")
     print(table(result, added))
     if added is not None:
         errors = result.errors[result.all_valid, 1]
