@@ -20,36 +20,7 @@ import time
 
 import numpy as np
 
-from bpt.likelihood import LogRatioSystematic, Model, Process, UnbinnedRegion
-from bpt.toys.analysis import PROCESSES, ToyAnalysis
-
-
-class TrueEnergyScale:
-    """The analytic log r of one process in ``es``, as a surrogate (0 where the process has
-    no density: its fraction is 0 there)."""
-
-    def __init__(self, analysis, process):
-        self.analysis, self.process = analysis, process
-
-    def predict_log_ratio(self, X, nu):
-        with np.errstate(invalid="ignore"):
-            values = self.analysis.true_log_ratio(self.process, X, float(np.ravel(nu)[0]))
-        return np.where(np.isfinite(values), values, 0.0)
-
-
-def true_ratio_model(analysis, n_reference=400_000, random_state=1):
-    """The unbinned model of :meth:`ToyAnalysis.unbinned_model` (same reference events) with
-    the true ratios in place of the surrogates."""
-    seeds = np.random.SeedSequence(random_state).spawn(len(PROCESSES))
-    processes = []
-    for process, seed in zip(PROCESSES, seeds):
-        X, w = analysis.simulate(process, n_reference, 0.0, seed)
-        systematic = LogRatioSystematic(TrueEnergyScale(analysis, process), ["es"])
-        processes.append(Process(process, X, w, rate=analysis.modifiers(process),
-                                 systematics=[systematic]))
-    region = UnbinnedRegion("signal_region", processes, fractions=analysis.fractions,
-                            yields_from="labels")
-    return Model(analysis.parameters(), [region])
+from bpt.toys.analysis import ToyAnalysis
 
 
 def table(result, added=None):
@@ -91,7 +62,7 @@ def main():
     surrogates = (f"{args.n_generated} surrogate training events generated per base point"
                   if not args.true_ratios else "the true ratios in place of the surrogates")
     if args.true_ratios:
-        model = true_ratio_model(analysis)
+        model = analysis.unbinned_model(analysis.true_surrogates())
     else:
         model = analysis.unbinned_model(analysis.fit_energy_scale(n_generated=args.n_generated))
     replicas = [analysis.unbinned_model(analysis.fit_energy_scale(n_generated=args.n_generated,

@@ -20,9 +20,9 @@ from functools import partial
 import numpy as np
 from scipy.special import logsumexp
 
-from ..likelihood import (POI, BinnedProcess, BinnedRegion, BinnedSystematic, Model,
-                         Normalization, Nuisance, Process, Scale, Systematic, UnbinnedRegion,
-                         truth_coverage)
+from ..likelihood import (POI, BinnedProcess, BinnedRegion, BinnedSystematic,
+                         LogRatioSystematic, Model, Normalization, Nuisance, Process, Scale,
+                         Systematic, UnbinnedRegion, truth_coverage)
 from ..parametric import BoostedParametricTree
 
 PROCESSES = ("signal", "background1", "background2")
@@ -270,6 +270,14 @@ class ToyAnalysis:
             surrogates[process] = BoostedParametricTree(**params).fit(X, nu, weights)
         return surrogates
 
+    def true_surrogates(self):
+        """Per process, the analytic log r in ``es`` as a
+        :class:`~bpt.likelihood.LogRatioSystematic`: for :meth:`unbinned_model` with the
+        true ratios in place of the surrogates, which leaves the reference sample's share of
+        the surrogate chain's error (slow: finite-difference gradients)."""
+        return {process: LogRatioSystematic(TrueEnergyScale(self, process), ["es"])
+                for process in PROCESSES}
+
     def unbinned_model(self, surrogates, n_reference=400_000, random_state=1,
                        yields_from="labels", fractions=None, **model_options):
         """The surrogate likelihood model: simulated reference events per process.
@@ -277,7 +285,8 @@ class ToyAnalysis:
         Parameters
         ----------
         surrogates : dict
-            Per process, a fitted energy-scale surrogate (e.g. from :meth:`fit_energy_scale`).
+            Per process, a fitted energy-scale surrogate (e.g. from :meth:`fit_energy_scale`),
+            or a :class:`~bpt.likelihood.LogRatioSystematic` in ``es`` used as it is.
         n_reference : int, default=400_000
             Events generated per process for the reference sample. Its statistical noise
             shifts mu-hat by the same amount in every pseudo-experiment: the expected yields'
@@ -302,8 +311,11 @@ class ToyAnalysis:
         processes = []
         for process, seed in zip(PROCESSES, seeds):
             X, w = self.simulate(process, n_reference, 0.0, seed)
+            surrogate = surrogates[process]
+            if not isinstance(surrogate, LogRatioSystematic):
+                surrogate = Systematic(surrogate, ["es"])
             processes.append(Process(process, X, w, rate=self.modifiers(process),
-                                     systematics=[Systematic(surrogates[process], ["es"])]))
+                                     systematics=[surrogate]))
         region = UnbinnedRegion("signal_region", processes,
                                 fractions=self.fractions if fractions is None else fractions,
                                 yields_from=yields_from)
@@ -368,6 +380,19 @@ class ToyAnalysis:
         ``global_observables`` (in the order of ``PARAMETERS``) center the constraints of
         the nuisances; default: their nominal values."""
         return OracleLikelihood(self, X, weights, global_observables)
+
+
+class TrueEnergyScale:
+    """The analytic log r of one process in ``es``, with the ``predict_log_ratio`` of a
+    surrogate (0 where the process has no density: its fraction is 0 there)."""
+
+    def __init__(self, analysis, process):
+        self.analysis, self.process = analysis, process
+
+    def predict_log_ratio(self, X, nu):
+        with np.errstate(invalid="ignore"):
+            values = self.analysis.true_log_ratio(self.process, X, float(np.ravel(nu)[0]))
+        return np.where(np.isfinite(values), values, 0.0)
 
 
 def _truth_generator(analysis, truth, nuisances, seed):
