@@ -59,12 +59,13 @@ def main():
 
     tic = time.perf_counter()
     analysis = ToyAnalysis()
-    surrogates = (f"{args.n_generated} surrogate training events generated per base point"
-                  if not args.true_ratios else "the true ratios in place of the surrogates")
     if args.true_ratios:
-        model = analysis.unbinned_model(analysis.true_surrogates())
+        surrogates = analysis.true_surrogates()
+        described = "the true ratios in place of the surrogates"
     else:
-        model = analysis.unbinned_model(analysis.fit_energy_scale(n_generated=args.n_generated))
+        surrogates = analysis.fit_energy_scale(n_generated=args.n_generated)
+        described = f"{args.n_generated} surrogate training events generated per base point"
+    model = analysis.unbinned_model(surrogates)
     replicas = [analysis.unbinned_model(analysis.fit_energy_scale(n_generated=args.n_generated,
                                                                   bootstrap=b))
                 for b in range(args.replicas)]
@@ -74,7 +75,8 @@ def main():
     added = result.spread([f"replica{b}" for b in range(args.replicas)]) \
         if args.replicas >= 2 else None
     print(f"{args.n_toys} pseudo-experiments from the truth (mu = 1, es = {args.es}, "
-          f"nuisances {args.nuisances}), {surrogates}; {result.all_valid.sum()} with every fit valid")
+          f"nuisances {args.nuisances}), {described}; {result.all_valid.sum()} with every "
+          f"fit valid")
     print(table(result, added))
     if added is not None:
         errors = result.errors[result.all_valid, 1]
