@@ -7,7 +7,9 @@ then the split searches of a whole level share one parallel region each (waking 
 sleeping OpenMP threads costs about as much as a small node's work), and the nodes are
 then numbered in the best-first order, so both ways give the same tree. Only the smaller
 child of a split gets its histogram from the events, the larger one is ``parent -
-smaller``. Nodes at ``max_depth`` get no histogram and no split search.
+smaller``. Nodes at ``max_depth`` get no histogram and no split search, unless the
+histograms of the leaves are asked for: they give the next tree's root histogram without a
+pass over the events (``HistogramBuilder.compute_updated_root``).
 """
 import heapq
 import itertools
@@ -35,12 +37,15 @@ class GrownTree:
     leaf_starts, leaf_stops : ndarray of int32, shape (n_leaves,)
         The events of leaf ``l`` are ``sample_indices[leaf_starts[l]:leaf_stops[l]]`` of the
         grower.
+    leaf_histograms : list of ndarray, or None
+        The histogram of each leaf, when the grower was asked to keep them.
     """
     nodes: np.ndarray
     values: np.ndarray
     leaves: np.ndarray
     leaf_starts: np.ndarray
     leaf_stops: np.ndarray
+    leaf_histograms: list = None
 
     @property
     def leaf_values(self):
@@ -90,29 +95,47 @@ class TreeGrower:
         self.sample_indices = np.empty(n_samples, dtype=np.int32)
         self._buffer = np.empty(n_samples, dtype=np.int32)
 
-    def grow(self):
+    @property
+    def grows_by_level(self):
+        """Whether trees are grown a level at a time (``max_depth`` alone limits them)."""
+        return self.max_leaf_nodes is None and self.max_depth is not None
+
+    def grow(self, root_histogram=None, leaf_histograms=False):
         """Grow one tree on the current statistics.
+
+        Parameters
+        ----------
+        root_histogram : ndarray, optional
+            The root's histogram on the current statistics, if already known; else it is
+            filled from the events.
+        leaf_histograms : bool
+            Whether the tree keeps the histogram of every leaf (``GrownTree.leaf_histograms``);
+            only when growing by level.
 
         Returns
         -------
         GrownTree, or None if the root is not admissible.
         """
+        keep = leaf_histograms and self.grows_by_level
         n_samples = self.sample_indices.size
         self.sample_indices[:] = np.arange(n_samples, dtype=np.int32)
         root = _Node(0, 0, n_samples, None)
-        root.histogram = self.builder.compute_brute(self.sample_indices, 0, n_samples, True)
+        if root_histogram is None:
+            root_histogram = self.builder.compute_brute(self.sample_indices, 0, n_samples,
+                                                        True)
+        root.histogram = root_histogram
         root.sums = root.histogram[0].sum(axis=0)
         if not self.criterion.admissible(root.sums[:-1]):
             return None
-        self._search_splits([root])
-        if self.max_leaf_nodes is None and self.max_depth is not None:
+        self._search_splits([root], keep)
+        if self.grows_by_level:
             # Split a level at a time, then number the nodes as best-first growth would
             # have created them: the same heap, replayed over the children already made.
             level = [root] if root.split is not None else []
             while level:
-                level = [child for child in self._split_level(level)
+                level = [child for child in self._split_level(level, keep)
                          if child.split is not None]
-            return self._finalize(self._best_first(root, lambda node: node.children))
+            return self._finalize(self._best_first(root, lambda node: node.children), keep)
         return self._finalize(self._best_first(root, lambda node: self._split_level([node])))
 
     def _best_first(self, root, expand):
@@ -141,9 +164,9 @@ class TreeGrower:
         return ((self.max_depth is None or node.depth < self.max_depth)
                 and node.count >= 2 * self.min_samples_leaf)
 
-    def _search_splits(self, nodes):
+    def _search_splits(self, nodes, keep_histograms=False):
         """Set ``split`` of each node (None without a split of positive gain) and drop the
-        histograms of nodes that will not be split."""
+        histograms of nodes that will not be split, unless ``keep_histograms``."""
         if not nodes:
             return
         splits = find_node_splits(self.criterion, np.stack([node.histogram for node in nodes]),
@@ -154,12 +177,13 @@ class TreeGrower:
         for node, split in zip(nodes, splits):
             if split is not None and split.gain > 0:
                 node.split = split
-            else:
+            elif not keep_histograms:
                 node.histogram = None
 
-    def _split_level(self, nodes):
+    def _split_level(self, nodes, all_histograms=False):
         """Partition each node by its split, give the children that may split their
-        histograms and splits; returns the children, (left, right) per node in order."""
+        histograms and splits (every child its histogram with ``all_histograms``); returns
+        the children, (left, right) per node in order."""
         children, to_search, smaller_children, parents = [], [], [], []
         middles = partition_many(
             self.sample_indices, np.array([node.start for node in nodes], dtype=np.intp),
@@ -175,7 +199,7 @@ class TreeGrower:
             node.children = (left, right)
             children.extend(node.children)
             searchable = [child for child in node.children if self._can_split(child)]
-            if searchable:
+            if searchable or all_histograms:
                 smaller_children.append(min(node.children, key=lambda child: child.count))
                 parents.append(node)
                 to_search.extend(searchable)
@@ -188,18 +212,19 @@ class TreeGrower:
             for node, smaller, histogram in zip(parents, smaller_children, histograms):
                 smaller.histogram = histogram
                 larger = node.children[1] if smaller is node.children[0] else node.children[0]
-                if self._can_split(larger):
+                if all_histograms or self._can_split(larger):
                     larger.histogram = self.builder.compute_subtraction(node.histogram,
                                                                         histogram)
                 node.histogram = None
-        searched = {id(child) for child in to_search}
-        for child in children:
-            if id(child) not in searched:
-                child.histogram = None
-        self._search_splits(to_search)
+        if not all_histograms:
+            searched = {id(child) for child in to_search}
+            for child in children:
+                if id(child) not in searched:
+                    child.histogram = None
+        self._search_splits(to_search, all_histograms)
         return children
 
-    def _finalize(self, all_nodes):
+    def _finalize(self, all_nodes, leaf_histograms=False):
         for index, node in enumerate(all_nodes):
             node.index = index
         nodes = np.zeros(len(all_nodes), dtype=NODE_DTYPE)
@@ -224,6 +249,13 @@ class TreeGrower:
             record["gain"] = split.gain
             record["left"] = node.children[0].index
             record["right"] = node.children[1].index
+        histograms = None
+        if leaf_histograms:
+            histograms = [all_nodes[leaf].histogram for leaf in leaves]
+            for node in all_nodes:
+                node.histogram = None
+            if any(histogram is None for histogram in histograms):
+                histograms = None
         return GrownTree(nodes, values, np.array(leaves, dtype=np.intp),
                          np.array(leaf_starts, dtype=np.int32),
-                         np.array(leaf_stops, dtype=np.int32))
+                         np.array(leaf_stops, dtype=np.int32), histograms)

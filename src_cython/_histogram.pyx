@@ -225,6 +225,54 @@ cdef class HistogramBuilder:
         """Histogram of a child as parent - sibling."""
         return np.subtract(parent, sibling)
 
+    def compute_updated_root(self, leaf_histograms, const double[:, ::1] scale,
+                             const double[:, ::1] shift):
+        """Histogram of the root after the affine update of the statistics by a tree.
+
+        ``leaf_histograms`` holds the histogram of each leaf of the tree, before the update;
+        the update maps the statistics of an event in leaf ``l`` as ``stats[d] * scale[l, d]
+        + nominal * shift[l, d]`` (see ``update.update_leaves``). The map is linear, so
+        the root's new histogram is the sum over leaves of their mapped histograms: the
+        cost of one pass over the leaves' cells instead of one over the events. Leaves are
+        summed in their order, so the result does not depend on the number of threads.
+        """
+        cdef Py_ssize_t n_stats = self.n_stats, width = self.n_stats + 1
+        cdef Py_ssize_t n_cells = self.n_features * self.n_bins
+        cdef Py_ssize_t n_leaves = len(leaf_histograms)
+        cdef Py_ssize_t leaf, c, d
+        cdef double nominal
+        cdef const double* cell
+        cdef double* out
+        cdef const double[:, :, ::1] histogram
+        if scale.shape[0] != n_leaves or shift.shape[0] != n_leaves or (
+                n_leaves and (scale.shape[1] != n_stats or shift.shape[1] != n_stats)):
+            raise ValueError("compute_updated_root: scale and shift need one row of n_stats "
+                             "per leaf")
+        root_array = np.zeros((self.n_features, self.n_bins, width))
+        cdef double[:, :, ::1] root = root_array
+        for leaf in range(n_leaves):
+            histogram = leaf_histograms[leaf]
+            if (histogram.shape[0] != self.n_features or histogram.shape[1] != self.n_bins
+                    or histogram.shape[2] != width):
+                raise ValueError(f"compute_updated_root: leaf {leaf}'s histogram has shape "
+                                 f"{np.shape(leaf_histograms[leaf])}, expected "
+                                 f"{(self.n_features, self.n_bins, width)}")
+            with nogil:
+                for c in range(n_cells):
+                    cell = &histogram[0, 0, 0] + c * width
+                    out = &root[0, 0, 0] + c * width
+                    if self.one_hot:
+                        # Only the nominal slot's events have a nominal weight to shift by.
+                        out[0] += cell[0] * (scale[leaf, 0] + shift[leaf, 0])
+                        for d in range(1, n_stats):
+                            out[d] += cell[d] * scale[leaf, d]
+                    else:
+                        nominal = cell[0]
+                        for d in range(n_stats):
+                            out[d] += cell[d] * scale[leaf, d] + nominal * shift[leaf, d]
+                    out[n_stats] += cell[n_stats]  # event counts do not change
+        return root_array
+
 
 cdef inline void _add_one_hot(double* h, const bin_t* bins, const double* weights,
                               const index_t* slots, Py_ssize_t n, Py_ssize_t n_stats,

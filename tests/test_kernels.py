@@ -544,3 +544,39 @@ def test_update_leaves_matches_numpy(rng, one_hot, n):
                       None, None, 2)
         np.testing.assert_allclose(dense, expected)
     np.testing.assert_allclose(predictions, expected_predictions)
+
+
+@pytest.mark.parametrize("one_hot", [True, False])
+def test_updated_root_histogram_matches_the_updated_events(rng, one_hot):
+    """The root histogram after a tree, from the leaves' histograms and the affine update,
+    equals the histogram of the updated statistics."""
+    n, n_stats, n_bins = 5000, 3, 9
+    binned = rng.integers(0, n_bins, size=(4, n)).astype(np.uint8)
+    indices = rng.permutation(n).astype(np.int32)
+    starts = np.array([0, 1200, 1201, 3000], dtype=np.int32)  # one leaf of one event
+    stops = np.array([1200, 1201, 3000, n], dtype=np.int32)
+    scale = rng.uniform(0.5, 2, size=(4, n_stats))
+    shift = rng.normal(size=(4, n_stats))
+    if one_hot:
+        slots = rng.integers(0, n_stats, n).astype(np.int32)
+        weights = rng.uniform(0.5, 1.5, n)
+        builder = HistogramBuilder(binned, None, weights, slots, n_stats, n_bins, 2)
+        statistics = (None, weights, slots)
+    else:
+        dense = rng.normal(size=(n, n_stats))
+        builder = HistogramBuilder(binned, dense, None, None, n_stats, n_bins, 2)
+        statistics = (dense, None, None)
+    leaves = [builder.compute_brute(indices, start, stop, False)
+              for start, stop in zip(starts, stops)]
+    update_leaves(indices, starts, stops, np.zeros((4, 1)), scale, shift, None, *statistics, 2)
+    root = builder.compute_updated_root(leaves, scale, shift)
+    if one_hot:
+        dense = np.zeros((n, n_stats))
+        dense[np.arange(n), slots] = weights
+    everything = np.arange(n, dtype=np.int32)
+    np.testing.assert_allclose(root, reference_histogram(binned, dense, everything, n_bins),
+                               rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="one row of n_stats per leaf"):
+        builder.compute_updated_root(leaves, scale[:3], shift[:3])
+    with pytest.raises(ValueError, match="leaf 1's histogram"):
+        builder.compute_updated_root([leaves[0], leaves[1][:2]] + leaves[2:], scale, shift)

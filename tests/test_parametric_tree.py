@@ -171,3 +171,32 @@ def test_feature_importances_find_the_relevant_feature():
     importances = fitted.feature_importances_
     assert importances.shape == (5,) and importances.sum() == pytest.approx(1.0)
     assert importances[:2].sum() > 0.9
+
+
+@pytest.mark.parametrize("estimator", ["parametric", "information"])
+def test_root_histograms_from_the_leaves_give_the_trees_of_direct_roots(estimator,
+                                                                        monkeypatch):
+    """Every root histogram after the first is summed from the previous tree's leaves
+    (mapped by the update of the statistics); filled from the events instead (no memory
+    for the leaves' histograms), the trees are the same up to rounding."""
+    from bpt import BoostedInformationTree, _boosting
+    if estimator == "parametric":
+        data = toys.sine_shape(20_000, random_state=11)
+        make = lambda: model(n_estimators=30, max_depth=4, min_samples_leaf=100)
+        fit_args = (data.X, data.target, data.weights)
+    else:
+        data = toys.quadratic_sine(20_000, random_state=3)
+        make = lambda: BoostedInformationTree("quadratic", n_estimators=30, max_depth=4,
+                                              min_samples_leaf=100, early_stopping=False,
+                                              random_state=0)
+        fit_args = (data.X, data.target)
+    from_leaves = make().fit(*fit_args)
+    monkeypatch.setattr(_boosting, "LEAF_HISTOGRAM_BYTES", 0)
+    direct = make().fit(*fit_args)
+    a, b = from_leaves._ensemble, direct._ensemble
+    assert a.nodes.shape == b.nodes.shape and a.nodes.shape[0] > 30 * 8
+    for field in ("feature_idx", "bin_threshold", "left", "right", "count"):
+        assert np.array_equal(a.nodes[field], b.nodes[field]), field
+    np.testing.assert_allclose(a.values, b.values, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(from_leaves.predict(data.X), direct.predict(data.X),
+                               rtol=1e-9, atol=1e-12)
