@@ -43,15 +43,17 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
     ``features[k]`` of ``binned`` (n_features, n_samples). Each node's range is cut into
     chunks (one per thread for large nodes); every chunk writes its left events forward
     from its start and its right events backward from its end in ``buffer``, then the
-    chunks' parts are copied to their final places. All chunks of all nodes share one
-    parallel region. Returns, per node, the position where its right child starts.
+    chunks' parts are copied to their final places. A node of one chunk (every node with
+    one thread) writes its left events in place instead, where they belong, and only its
+    right events go through ``buffer``. All chunks of all nodes share one parallel region.
+    Returns, per node, the position where its right child starts.
     """
     cdef Py_ssize_t n_nodes = starts.shape[0]
     cdef Py_ssize_t k, u, c, j, lo, hi, n_left, n_right
     cdef Py_ssize_t total = 0, n_units
     cdef index_t idx
     cdef int left, threshold, missing_bin_ = missing_bin
-    cdef bint to_left
+    cdef bint to_left, alone
     cdef const bin_t* column
     for k in range(n_nodes):
         if not (0 <= starts[k] <= stops[k] <= sample_indices.shape[0]):
@@ -94,15 +96,29 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
             to_left = missing_go_to_left[k]
             n_left = 0
             n_right = 0
-            for j in range(lo, hi):
-                idx = sample_indices[j]
-                left = _goes_left(column[idx], threshold, to_left, missing_bin_)
-                # Write both candidate slots and advance one: the other slot is still free
-                # and will be overwritten (on the last event the two slots coincide).
-                buffer[lo + n_left] = idx
-                buffer[hi - 1 - n_right] = idx
-                n_left = n_left + left
-                n_right = n_right + 1 - left
+            alone = ((u == 0 or units[u - 1, 0] != k)
+                     and (u + 1 == n_units or units[u + 1, 0] != k))
+            if alone:
+                for j in range(lo, hi):
+                    idx = sample_indices[j]
+                    left = _goes_left(column[idx], threshold, to_left, missing_bin_)
+                    # In place: the slot written was read already (lo + n_left <= j); a
+                    # right event's write there is overwritten by a later left one or by
+                    # the right events copied back.
+                    sample_indices[lo + n_left] = idx
+                    buffer[lo + n_right] = idx
+                    n_left = n_left + left
+                    n_right = n_right + 1 - left
+            else:
+                for j in range(lo, hi):
+                    idx = sample_indices[j]
+                    left = _goes_left(column[idx], threshold, to_left, missing_bin_)
+                    # Write both candidate slots and advance one: the other slot is still
+                    # free and will be overwritten (on the last event the two coincide).
+                    buffer[lo + n_left] = idx
+                    buffer[hi - 1 - n_right] = idx
+                    n_left = n_left + left
+                    n_right = n_right + 1 - left
             left_counts[u] = n_left
         # The loop ends with a barrier: every count is known. A node's chunks are
         # consecutive units: lefts first, then rights, chunk by chunk.
@@ -117,6 +133,12 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
             last = u
             while last + 1 < n_units and units[last + 1, 0] == k:
                 last = last + 1
+            n_left = left_counts[u]
+            if first == last:
+                # Alone: the left events are in place, the right ones in buffer, forward.
+                for j in range(hi - lo - n_left):
+                    sample_indices[lo + n_left + j] = buffer[lo + j]
+                continue
             left_before = 0
             right_before = 0
             left_total = 0
@@ -125,7 +147,6 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
                 if c < u:
                     left_before = left_before + left_counts[c]
                     right_before = right_before + units[c, 2] - units[c, 1] - left_counts[c]
-            n_left = left_counts[u]
             for j in range(n_left):
                 sample_indices[starts[k] + left_before + j] = buffer[lo + j]
             # The right events were written backward: read them back in reverse.
