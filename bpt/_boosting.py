@@ -109,7 +109,7 @@ class _BoostingRun:
                                  n_threads=n_threads)
         # After an affine update the next root histogram is the sum of the mapped leaf
         # histograms, which replaces a pass over all events by one over the leaves' cells
-        # (the last level's histograms cost about a third of the root's). Only when the
+        # (the last level's histograms this needs cost less than the root's). Only when the
         # leaves' histograms are few enough to hold.
         max_leaves = 2 ** tree_limits["max_depth"] if self.grower.grows_by_level else 0
         leaf_bytes = 8 * binned.shape[0] * bin_mapper.n_bins * (self.statistics.n_stats + 1)

@@ -115,16 +115,21 @@ cdef class HistogramBuilder:
                 raise ValueError(f"node {k}: events {starts[k]}..{stops[k]} outside the "
                                  f"{sample_indices.shape[0]} sample indices")
             total += stops[k] - starts[k]
-        # Work units: (node, first feature, end feature). A node below MIN_EVENTS_PARALLEL is
-        # one unit; a larger one is cut into GROUPS_PER_THREAD groups of features per
-        # thread, the larger groups first.
+        # Work units: (node, first feature, end feature). With several threads the level is
+        # cut into about GROUPS_PER_THREAD units per thread: a node of at least
+        # MIN_EVENTS_PARALLEL events into groups of features in proportion to its share of
+        # the level's events, any other node is one unit. Every group reads (gathers) its
+        # node's statistics once, so no more groups than that: a level of many nodes keeps
+        # each node whole, and one thread cuts nothing.
         unit_rows, unit_costs = [], []
         for k in range(n_nodes):
             n_node = stops[k] - starts[k]
             if n_node == 0:
                 continue
-            n_groups = (min(self.n_features, self.n_threads * GROUPS_PER_THREAD)
-                        if n_node >= MIN_EVENTS_PARALLEL else 1)
+            n_groups = 1
+            if self.n_threads > 1 and n_node >= MIN_EVENTS_PARALLEL:
+                n_groups = min(self.n_features, max(1, -(-self.n_threads * GROUPS_PER_THREAD
+                                                         * n_node // total)))
             size, n_larger = divmod(self.n_features, n_groups)
             for g in range(n_groups):
                 f_lo = g * size + min(g, n_larger)
