@@ -131,7 +131,7 @@ class _BoostingRun:
             tree.nodes["gain"] *= self.weight_scale
         scale, shift = self._apply_leaves(self.grower.sample_indices, tree.leaf_starts,
                                           tree.leaf_stops, tree.leaf_values)
-        if tree.leaf_histograms is not None and scale is not None:
+        if tree.leaf_histograms is not None:  # kept only for an affine update
             self._root_histogram = self.grower.builder.compute_updated_root(
                 tree.leaf_histograms, scale, shift)
         self.ensemble.append(tree.nodes, tree.values)

@@ -252,8 +252,6 @@ class TreeGrower:
         histograms = None
         if leaf_histograms:
             histograms = [all_nodes[leaf].histogram for leaf in leaves]
-            for node in all_nodes:
-                node.histogram = None
             if any(histogram is None for histogram in histograms):
                 histograms = None
         return GrownTree(nodes, values, np.array(leaves, dtype=np.intp),

@@ -55,6 +55,7 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
     cdef int left, threshold, missing_bin_ = missing_bin
     cdef bint to_left, alone
     cdef const bin_t* column
+    cdef index_t* left_out
     for k in range(n_nodes):
         if not (0 <= starts[k] <= stops[k] <= sample_indices.shape[0]):
             raise ValueError(f"node {k}: events {starts[k]}..{stops[k]} outside the "
@@ -96,29 +97,21 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
             to_left = missing_go_to_left[k]
             n_left = 0
             n_right = 0
+            # A node of one chunk writes its left events in place: the slot written was
+            # read already (lo + n_left <= j), and a right event's write there is
+            # overwritten by a later left one or by the right events copied back.
             alone = ((u == 0 or units[u - 1, 0] != k)
                      and (u + 1 == n_units or units[u + 1, 0] != k))
-            if alone:
-                for j in range(lo, hi):
-                    idx = sample_indices[j]
-                    left = _goes_left(column[idx], threshold, to_left, missing_bin_)
-                    # In place: the slot written was read already (lo + n_left <= j); a
-                    # right event's write there is overwritten by a later left one or by
-                    # the right events copied back.
-                    sample_indices[lo + n_left] = idx
-                    buffer[lo + n_right] = idx
-                    n_left = n_left + left
-                    n_right = n_right + 1 - left
-            else:
-                for j in range(lo, hi):
-                    idx = sample_indices[j]
-                    left = _goes_left(column[idx], threshold, to_left, missing_bin_)
-                    # Write both candidate slots and advance one: the other slot is still
-                    # free and will be overwritten (on the last event the two coincide).
-                    buffer[lo + n_left] = idx
-                    buffer[hi - 1 - n_right] = idx
-                    n_left = n_left + left
-                    n_right = n_right + 1 - left
+            left_out = &sample_indices[0] if alone else &buffer[0]
+            for j in range(lo, hi):
+                idx = sample_indices[j]
+                left = _goes_left(column[idx], threshold, to_left, missing_bin_)
+                # Write both candidate slots and advance one: the other slot is still free
+                # and will be overwritten (in buffer, on the last event the two coincide).
+                left_out[lo + n_left] = idx
+                buffer[hi - 1 - n_right] = idx
+                n_left = n_left + left
+                n_right = n_right + 1 - left
             left_counts[u] = n_left
         # The loop ends with a barrier: every count is known. A node's chunks are
         # consecutive units: lefts first, then rights, chunk by chunk.
@@ -134,11 +127,6 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
             while last + 1 < n_units and units[last + 1, 0] == k:
                 last = last + 1
             n_left = left_counts[u]
-            if first == last:
-                # Alone: the left events are in place, the right ones in buffer, forward.
-                for j in range(hi - lo - n_left):
-                    sample_indices[lo + n_left + j] = buffer[lo + j]
-                continue
             left_before = 0
             right_before = 0
             left_total = 0
@@ -147,8 +135,9 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
                 if c < u:
                     left_before = left_before + left_counts[c]
                     right_before = right_before + units[c, 2] - units[c, 1] - left_counts[c]
-            for j in range(n_left):
-                sample_indices[starts[k] + left_before + j] = buffer[lo + j]
+            if first != last:  # a node of one chunk has its left events in place
+                for j in range(n_left):
+                    sample_indices[starts[k] + left_before + j] = buffer[lo + j]
             # The right events were written backward: read them back in reverse.
             for j in range(hi - lo - n_left):
                 sample_indices[starts[k] + left_total + right_before + j] = buffer[hi - 1 - j]
