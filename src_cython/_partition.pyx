@@ -41,11 +41,13 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
 
     Node ``k`` holds ``sample_indices[starts[k]:stops[k]]`` and is split on feature
     ``features[k]`` of ``binned`` (n_features, n_samples). Each node's range is cut into
-    chunks (one per thread for large nodes); every chunk writes its left events forward
-    from its start and its right events backward from its end in ``buffer``, then the
-    chunks' parts are copied to their final places. A node of one chunk (every node with
-    one thread) writes its left events in place instead, where they belong, and only its
-    right events go through ``buffer``. All chunks of all nodes share one parallel region.
+    chunks (one per thread for large nodes), and the events of each chunk are written to
+    ``buffer``, left ones forward from the chunk's start, right ones backward from its end,
+    then copied to their final places. Where a chunk's part already lies at its final
+    place it is written there directly: the left events of a node's first (or only) chunk
+    and the right events of its last chunk, which is read backward. A node of one chunk
+    (every node with one thread) and a node of two copy about half of their events. All
+    chunks of all nodes share one parallel region.
     Returns, per node, the position where its right child starts.
     """
     cdef Py_ssize_t n_nodes = starts.shape[0]
@@ -53,7 +55,7 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
     cdef Py_ssize_t total = 0, n_units
     cdef index_t idx
     cdef int left, threshold, missing_bin_ = missing_bin
-    cdef bint to_left, alone
+    cdef bint to_left, first_chunk, last_chunk
     cdef const bin_t* column
     cdef index_t* left_out
     for k in range(n_nodes):
@@ -97,21 +99,35 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
             to_left = missing_go_to_left[k]
             n_left = 0
             n_right = 0
-            # A node of one chunk writes its left events in place: the slot written was
-            # read already (lo + n_left <= j), and a right event's write there is
-            # overwritten by a later left one or by the right events copied back.
-            alone = ((u == 0 or units[u - 1, 0] != k)
-                     and (u + 1 == n_units or units[u + 1, 0] != k))
-            left_out = &sample_indices[0] if alone else &buffer[0]
-            for j in range(lo, hi):
-                idx = sample_indices[j]
-                left = _goes_left(column[idx], threshold, to_left, missing_bin_)
-                # Write both candidate slots and advance one: the other slot is still free
-                # and will be overwritten (in buffer, on the last event the two coincide).
-                left_out[lo + n_left] = idx
-                buffer[hi - 1 - n_right] = idx
-                n_left = n_left + left
-                n_right = n_right + 1 - left
+            first_chunk = u == 0 or units[u - 1, 0] != k
+            last_chunk = u + 1 == n_units or units[u + 1, 0] != k
+            if last_chunk and not first_chunk:
+                # The last chunk of a node runs backward and writes its right events in
+                # place, where they belong (the slot written was read already: it is at
+                # or after j), and its left events forward in ``buffer``, in reverse.
+                for j in range(hi - 1, lo - 1, -1):
+                    idx = sample_indices[j]
+                    left = _goes_left(column[idx], threshold, to_left, missing_bin_)
+                    sample_indices[hi - 1 - n_right] = idx
+                    buffer[lo + n_left] = idx
+                    n_left = n_left + left
+                    n_right = n_right + 1 - left
+            else:
+                # The first chunk of a node (a node's only chunk too) writes its left
+                # events in place: the slot written was read already (lo + n_left <= j),
+                # and a right event's write there is overwritten by a later left one or in
+                # the second loop. Other chunks write their left events to ``buffer``.
+                left_out = &sample_indices[0] if first_chunk else &buffer[0]
+                for j in range(lo, hi):
+                    idx = sample_indices[j]
+                    left = _goes_left(column[idx], threshold, to_left, missing_bin_)
+                    # Write both candidate slots and advance one: the other slot is still
+                    # free and will be overwritten (in buffer, on the last event the two
+                    # coincide).
+                    left_out[lo + n_left] = idx
+                    buffer[hi - 1 - n_right] = idx
+                    n_left = n_left + left
+                    n_right = n_right + 1 - left
             left_counts[u] = n_left
         # The loop ends with a barrier: every count is known. A node's chunks are
         # consecutive units: lefts first, then rights, chunk by chunk.
@@ -135,12 +151,17 @@ def partition_many(index_t[::1] sample_indices, const Py_ssize_t[::1] starts,
                 if c < u:
                     left_before = left_before + left_counts[c]
                     right_before = right_before + units[c, 2] - units[c, 1] - left_counts[c]
-            if first != last:  # a node of one chunk has its left events in place
-                for j in range(n_left):
-                    sample_indices[starts[k] + left_before + j] = buffer[lo + j]
-            # The right events were written backward: read them back in reverse.
-            for j in range(hi - lo - n_left):
-                sample_indices[starts[k] + left_total + right_before + j] = buffer[hi - 1 - j]
+            if u != first:  # the first chunk's left events are in place
+                if u == last:  # written in reverse
+                    for j in range(n_left):
+                        sample_indices[starts[k] + left_before + j] = buffer[lo + n_left - 1 - j]
+                else:
+                    for j in range(n_left):
+                        sample_indices[starts[k] + left_before + j] = buffer[lo + j]
+            if u == first or u != last:  # the last chunk's right events are in place
+                # The right events were written backward: read them back in reverse.
+                for j in range(hi - lo - n_left):
+                    sample_indices[starts[k] + left_total + right_before + j] = buffer[hi - 1 - j]
 
     for u in range(n_units):
         middles[units[u, 0]] += left_counts[u]

@@ -123,7 +123,7 @@ def find_node_splits(Criterion criterion, const double[:, :, :, ::1] histograms,
     if n_nodes * n_features > 0:
         buffer = NULL
         with nogil, parallel(num_threads=max(1, min(n_threads, n_nodes * n_features))):
-            buffer = <double*> malloc((2 * width + criterion.scratch_size + 1) * sizeof(double))
+            buffer = <double*> malloc((3 * width + criterion.scratch_size + 1) * sizeof(double))
             for unit in prange(n_nodes * n_features, schedule="dynamic"):
                 if buffer == NULL:
                     n_unscanned += 1  # a reduction: reported after the region
@@ -133,6 +133,7 @@ def find_node_splits(Criterion criterion, const double[:, :, :, ::1] histograms,
                 _scan_feature(criterion, &histograms[node, f, 0, 0], &node_sums[node, 0],
                               width, n_bins_non_missing[f], missing_bin, parent_loss[node],
                               min_samples_leaf, buffer, buffer + width, buffer + 2 * width,
+                              buffer + 3 * width,
                               &feature_gain[node, f], &feature_bin[node, f],
                               &feature_missing_left[node, f], &feature_left[node, f, 0])
             free(buffer)
@@ -154,7 +155,7 @@ def find_node_splits(Criterion criterion, const double[:, :, :, ::1] histograms,
 cdef void _scan_feature(Criterion criterion, const double* hist, const double* node,
                         Py_ssize_t width, int n_bins_non_missing, int missing_bin,
                         double parent_loss, double min_samples_leaf,
-                        double* left, double* right, double* scratch,
+                        double* left, double* right, double* best_sums, double* scratch,
                         double* best_gain, int* best_bin, unsigned char* best_missing_left,
                         double* best_left) noexcept nogil:
     cdef Py_ssize_t count = width - 1          # column of the event count
@@ -166,8 +167,13 @@ cdef void _scan_feature(Criterion criterion, const double* hist, const double* n
     cdef Py_ssize_t d
     cdef const double* cell
     cdef double gain, left_loss, right_loss
+    # The best candidate is kept in locals and ``best_sums`` and written out once: the
+    # outputs of neighbouring features share cache lines, and writing them on every
+    # improvement would make the threads scanning those features contend for the lines.
+    cdef double best = -INFINITY
+    cdef int best_b = 0
+    cdef bint best_missing = False
 
-    best_gain[0] = -INFINITY
     for pass_ in range(n_passes):
         missing_left = pass_ == 1
         if missing_left:
@@ -192,10 +198,15 @@ cdef void _scan_feature(Criterion criterion, const double* hist, const double* n
                     and criterion.admissible_loss(right, scratch, &right_loss)):
                 continue
             gain = parent_loss - left_loss - right_loss
-            if gain > best_gain[0]:
-                best_gain[0] = gain
-                best_bin[0] = b
+            if gain > best:
+                best = gain
+                best_b = b
                 # Without missing values in the node, unseen missing values follow the
                 # larger child.
-                best_missing_left[0] = missing_left if has_missing else left[count] >= right[count]
-                memcpy(best_left, left, width * sizeof(double))
+                best_missing = missing_left if has_missing else left[count] >= right[count]
+                memcpy(best_sums, left, width * sizeof(double))
+    best_gain[0] = best
+    if best > -INFINITY:
+        best_bin[0] = best_b
+        best_missing_left[0] = best_missing
+        memcpy(best_left, best_sums, width * sizeof(double))

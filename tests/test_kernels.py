@@ -211,10 +211,10 @@ def test_splits_of_several_nodes_match_one_at_a_time(rng):
 
 # -------------------------------------------------------------------------------- partition
 
-@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("n_threads", [1, 2, 4])
 @pytest.mark.parametrize("missing_go_to_left", [True, False])
 def test_partition_is_stable(rng, n_threads, missing_go_to_left):
-    n = 120_000  # several chunks with two threads
+    n = 170_000  # a first, a last and (with four threads) a middle chunk
     column = rng.integers(0, 256, n).astype(np.uint8)
     indices = np.arange(n, dtype=np.int32)
     rng.shuffle(indices[1000:])
@@ -233,7 +233,7 @@ def test_partition_is_stable(rng, n_threads, missing_go_to_left):
 
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("n_threads", [1, 2, 4])
 def test_partition_of_several_nodes(rng, n_threads):
     """One call partitions disjoint nodes, each by its own feature, threshold and
     missing-value direction: large nodes in several chunks, small ones and an empty one."""
