@@ -256,7 +256,7 @@ class BaseBoostedTree(BaseEstimator):
         tree."""
         # Leaf values and splits do not depend on the scale of the weights; bounds on them do.
         weight_scale = statistics.normalize()
-        n_threads = effective_n_threads(self.n_jobs)
+        n_threads = effective_n_threads(self.n_jobs, leave_busy_cpus=True)
         rng = check_random_state(self.random_state)
         early_stopping = self._early_stopping_enabled(X.shape[0])
         if early_stopping:

@@ -6,7 +6,9 @@ quota (containers, ``systemd`` slices, Slurm). More threads than that can only w
 each other, and a very large request would make OpenMP allocate a stack per thread (an
 allocation failure inside the OpenMP runtime ends the interpreter). Requests above the
 limit are therefore capped to it, not refused: a model file or a script written on a larger
-machine keeps working.
+machine keeps working. For a fit, the default (``n_jobs=None``) also leaves out the CPUs
+that other processes keep busy when it starts: a thread that must share a CPU with another
+process makes each of the fit's thousands of parallel regions wait for it.
 """
 import math
 import os
@@ -16,6 +18,11 @@ from ._core._common import openmp_max_threads
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 PROC_CGROUP = "/proc/self/cgroup"
+PROC_LOADAVG = "/proc/loadavg"
+PROC_TASKS = "/proc/self/task"
+# Reads of the run queue: a process that runs for a moment (a shell command, a compiler
+# starting) is seen in one read, a CPU-bound one in all of them.
+LOAD_READS = 2
 
 
 def available_cpus():
@@ -74,7 +81,42 @@ def _cgroup_cpu_quota():
     return min(quotas) if quotas else None
 
 
-def effective_n_threads(n_jobs):
+def busy_cpus():
+    """CPUs that other processes keep busy now, from the kernel's run queue, or None.
+
+    The fourth field of ``/proc/loadavg`` counts the runnable tasks of the whole system;
+    this process's own runnable threads (the caller, OpenMP threads still spinning after
+    their last parallel region) are not counted. The fewest over ``LOAD_READS`` reads.
+    None where the files do not exist (not Linux).
+    """
+    counts = []
+    for _ in range(LOAD_READS):
+        content = _read(PROC_LOADAVG)
+        fields = content.split() if content else []
+        running = fields[3].partition("/")[0] if len(fields) > 3 else ""
+        own = _own_running_threads()
+        if not running.isdigit() or own is None:
+            return None
+        counts.append(int(running) - own)
+    return max(0, min(counts))
+
+
+def _own_running_threads():
+    """Threads of this process in the running state, or None if they cannot be read."""
+    try:
+        tasks = os.listdir(PROC_TASKS)
+    except OSError:
+        return None
+    running = 0
+    for task in tasks:
+        stat = _read(os.path.join(PROC_TASKS, task, "stat"))
+        # "pid (name) state ...": the name may hold spaces and parentheses.
+        if stat and stat.rpartition(")")[2].split()[:1] == ["R"]:
+            running += 1
+    return max(running, 1)  # the caller runs
+
+
+def effective_n_threads(n_jobs, leave_busy_cpus=False):
     """Threads for the compiled core from an ``n_jobs`` setting.
 
     Parameters
@@ -82,6 +124,9 @@ def effective_n_threads(n_jobs):
     n_jobs : int or None
         ``None``: OpenMP's default (``OMP_NUM_THREADS``, else all CPUs); ``-1``: all
         available CPUs, ``-2``: all but one, and so on; a positive integer: that many.
+    leave_busy_cpus : bool
+        With ``n_jobs=None``, also leave out the CPUs other processes keep busy
+        (:func:`busy_cpus`; reading them costs about a millisecond, so only fits ask).
 
     Returns
     -------
@@ -90,6 +135,9 @@ def effective_n_threads(n_jobs):
     """
     limit = available_cpus()
     if n_jobs is None:
+        busy = busy_cpus() if leave_busy_cpus else None
+        if busy is not None:
+            limit = min(limit, (os.cpu_count() or 1) - busy)
         return max(1, min(openmp_max_threads(), limit))
     if not isinstance(n_jobs, Integral) or isinstance(n_jobs, bool) or n_jobs == 0:
         raise ValueError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}")

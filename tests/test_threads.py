@@ -101,6 +101,56 @@ def test_cgroup_quota_limits_the_cpus(tmp_path, monkeypatch):
     assert _threads._cgroup_cpu_quota() is None
 
 
+
+def fake_run_queue(tmp_path, monkeypatch, runnable, own_states):
+    """Point the run-queue reader at files saying ``runnable`` tasks are runnable in the
+    system, of which this process's threads are in ``own_states``."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text(f"1.50 1.20 0.90 {runnable}/312 4242\n")
+    tasks = tmp_path / "task"
+    for tid, state in enumerate(own_states, start=100):
+        (tasks / str(tid)).mkdir(parents=True)
+        # A thread name with spaces and parentheses, as ``comm`` may hold.
+        (tasks / str(tid) / "stat").write_text(f"{tid} (py (x) R) {state} 1 1 1 0\n")
+    monkeypatch.setattr(_threads, "PROC_LOADAVG", str(loadavg))
+    monkeypatch.setattr(_threads, "PROC_TASKS", str(tasks))
+
+
+def test_busy_cpus_counts_other_processes_runnable_tasks(tmp_path, monkeypatch):
+    # 5 runnable in the system, 2 of them this process's (the caller, a spinning thread).
+    fake_run_queue(tmp_path, monkeypatch, 5, ["R", "R", "S"])
+    assert _threads.busy_cpus() == 3
+    monkeypatch.setattr(_threads, "PROC_LOADAVG", str(tmp_path / "missing"))
+    assert _threads.busy_cpus() is None
+
+
+def test_default_threads_of_a_fit_leave_busy_cpus_out(tmp_path, monkeypatch, eight_cpus):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(_threads, "openmp_max_threads", lambda: 8)
+    fake_run_queue(tmp_path, monkeypatch, 4, ["R", "S"])  # 3 CPUs busy elsewhere
+    assert _threads.effective_n_threads(None, leave_busy_cpus=True) == 5
+    assert _threads.effective_n_threads(None) == 8  # predictions do not read the queue
+    assert _threads.effective_n_threads(8, leave_busy_cpus=True) == 8  # asked for
+    fake_run_queue(tmp_path / "full", monkeypatch, 20, ["R"])
+    assert _threads.effective_n_threads(None, leave_busy_cpus=True) == 1
+
+
+@pytest.mark.parametrize("environment, spin_count", [
+    ({}, "30000"),  # a short spin, then sleep
+    ({"OMP_WAIT_POLICY": "PASSIVE"}, None),  # the user's policy is left to act alone
+    ({"GOMP_SPINCOUNT": "5"}, "5"),
+])
+def test_openmp_wait_settings_are_made_before_the_runtime_starts(environment, spin_count):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")}
+    env.update(environment)
+    code = "import os, bpt; print(os.environ.get('GOMP_SPINCOUNT'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == [str(spin_count)]
+
+
 INTERRUPTED_PREDICTION = textwrap.dedent("""
     import os, signal, threading, time
     import numpy as np
