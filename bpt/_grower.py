@@ -206,15 +206,20 @@ class TreeGrower:
             else:
                 node.histogram = None
         if smaller_children:
-            histograms = self.builder.compute_brute_many(
+            larger_children = [node.children[1] if smaller is node.children[0]
+                               else node.children[0]
+                               for node, smaller in zip(parents, smaller_children)]
+            # Only larger children that need a histogram get one (parent - smaller).
+            histograms, siblings = self.builder.compute_brute_many(
                 self.sample_indices, [child.start for child in smaller_children],
-                [child.stop for child in smaller_children])
-            for node, smaller, histogram in zip(parents, smaller_children, histograms):
-                smaller.histogram = histogram
-                larger = node.children[1] if smaller is node.children[0] else node.children[0]
+                [child.stop for child in smaller_children],
+                [node.histogram if all_histograms or self._can_split(larger) else None
+                 for node, larger in zip(parents, larger_children)])
+            for k, (node, smaller, larger) in enumerate(zip(parents, smaller_children,
+                                                            larger_children)):
+                smaller.histogram = histograms[k]
                 if all_histograms or self._can_split(larger):
-                    larger.histogram = self.builder.compute_subtraction(node.histogram,
-                                                                        histogram)
+                    larger.histogram = siblings[k]
                 node.histogram = None
         if not all_histograms:
             searched = {id(child) for child in to_search}

@@ -88,21 +88,27 @@ cdef class HistogramBuilder:
         and events are read directly instead of through the index array.
         """
         return self._compute(sample_indices, np.array([start], dtype=np.intp),
-                             np.array([stop], dtype=np.intp), all_samples)[0]
+                             np.array([stop], dtype=np.intp), all_samples, None)[0]
 
-    def compute_brute_many(self, const index_t[::1] sample_indices, starts, stops):
+    def compute_brute_many(self, const index_t[::1] sample_indices, starts, stops,
+                           parents=None):
         """Histograms of several nodes, shape (n_nodes, n_features, n_bins, n_stats + 1):
         node ``k`` holds the events ``sample_indices[starts[k]:stops[k]]``.
 
         Every node's feature groups are shared out in one parallel region (waking the
         sleeping threads costs about as much as filling a small node); each cell is still
         the sum of its events in their order, as in :meth:`compute_brute`.
+
+        With ``parents`` (one histogram or None per node), also returns the siblings'
+        histograms ``parents[k] - histogram[k]`` (as :meth:`compute_subtraction`; zeros
+        where ``parents[k]`` is None), each feature group subtracted by the thread that has
+        just filled it: ``(histograms, siblings)``.
         """
         return self._compute(sample_indices, np.asarray(starts, dtype=np.intp),
-                             np.asarray(stops, dtype=np.intp), False)
+                             np.asarray(stops, dtype=np.intp), False, parents)
 
     cdef _compute(self, const index_t[::1] sample_indices, Py_ssize_t[::1] starts,
-                  Py_ssize_t[::1] stops, bint all_samples):
+                  Py_ssize_t[::1] stops, bint all_samples, parents):
         cdef Py_ssize_t n_nodes = starts.shape[0]
         cdef Py_ssize_t k, u, node, n_node, n_units, f_lo, f_hi, total = 0, n_failed = 0
         cdef const index_t* indices
@@ -115,6 +121,33 @@ cdef class HistogramBuilder:
                 raise ValueError(f"node {k}: events {starts[k]}..{stops[k]} outside the "
                                  f"{sample_indices.shape[0]} sample indices")
             total += stops[k] - starts[k]
+        # Parents' histograms, read through pointers in the parallel region (``parents``
+        # keeps them alive); the siblings start as zeros, as a node without a parent keeps.
+        cdef Py_ssize_t width = self.n_stats + 1
+        cdef Py_ssize_t feature_cells = self.n_bins * width
+        cdef const double[:, :, ::1] parent_view
+        parent_addresses_array = np.zeros(n_nodes, dtype=np.uintp)
+        cdef size_t[::1] parent_addresses = parent_addresses_array
+        cdef const double* parent
+        cdef double* sibling
+        cdef Py_ssize_t c
+        siblings_array = None
+        if parents is not None:
+            parents = list(parents)
+            if len(parents) != n_nodes:
+                raise ValueError(f"parents: {len(parents)} histograms for {n_nodes} nodes")
+            siblings_array = np.zeros_like(histogram_array)
+            for k in range(n_nodes):
+                if parents[k] is None:
+                    continue
+                parents[k] = np.ascontiguousarray(parents[k], dtype=np.float64)
+                if parents[k].shape != histogram_array.shape[1:]:
+                    raise ValueError(f"parents[{k}] has shape {parents[k].shape}, expected "
+                                     f"{histogram_array.shape[1:]}")
+                parent_view = parents[k]
+                parent_addresses[k] = <size_t> &parent_view[0, 0, 0]
+        cdef double[:, :, :, ::1] siblings = (siblings_array if siblings_array is not None
+                                              else histogram_array)
         # Work units: (node, first feature, end feature). With several threads the level is
         # cut into about GROUPS_PER_THREAD units per thread: a node of at least
         # MIN_EVENTS_PARALLEL events into groups of features in proportion to its share of
@@ -136,8 +169,12 @@ cdef class HistogramBuilder:
                 f_hi = f_lo + size + (g < n_larger)
                 unit_rows.append((k, f_lo, f_hi))
                 unit_costs.append(n_node * (f_hi - f_lo))
+        if parents is not None:
+            for k in range(n_nodes):  # no events: no unit, and the sibling is the parent
+                if stops[k] == starts[k] and parent_addresses[k] != 0:
+                    siblings_array[k] = parents[k]
         if not unit_rows:
-            return histogram_array
+            return histogram_array if parents is None else (histogram_array, siblings_array)
         # Largest units first: taken dynamically, they leave the small ones to even out
         # the threads' shares. The order does not change any cell's sum.
         order = np.argsort(-np.asarray(unit_costs), kind="stable")
@@ -163,6 +200,12 @@ cdef class HistogramBuilder:
                 self._fill(&histogram[node, 0, 0, 0], indices, starts[node], 0,
                            stops[node] - starts[node], units[u, 1], units[u, 2],
                            stat_buffer, slot_buffer, counts)
+                if parent_addresses[node] != 0:
+                    # The group's cells are still in this thread's cache.
+                    parent = <const double*> parent_addresses[node]
+                    sibling = &siblings[node, 0, 0, 0]
+                    for c in range(units[u, 1] * feature_cells, units[u, 2] * feature_cells):
+                        sibling[c] = parent[c] - (&histogram[node, 0, 0, 0])[c]
             free(stat_buffer)
             free(slot_buffer)
         if n_failed:
@@ -173,7 +216,7 @@ cdef class HistogramBuilder:
                 self._root_counts = histogram_array[0, :, :, self.n_stats].copy()
             else:
                 histogram_array[0, :, :, self.n_stats] = self._root_counts
-        return histogram_array
+        return histogram_array if parents is None else (histogram_array, siblings_array)
 
     cdef void _fill(self, double* hist, const index_t* indices, Py_ssize_t start,
                     Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t f_lo, Py_ssize_t f_hi,
@@ -242,7 +285,6 @@ cdef class HistogramBuilder:
         summed in their order, so the result does not depend on the number of threads.
         """
         cdef Py_ssize_t n_stats = self.n_stats, width = self.n_stats + 1
-        cdef Py_ssize_t n_cells = self.n_features * self.n_bins
         cdef Py_ssize_t n_leaves = len(leaf_histograms)
         cdef Py_ssize_t leaf, c, d
         cdef double nominal
@@ -255,6 +297,12 @@ cdef class HistogramBuilder:
                              "per leaf")
         root_array = np.zeros((self.n_features, self.n_bins, width))
         cdef double[:, :, ::1] root = root_array
+        # The leaves' histograms through pointers (``leaf_histograms`` keeps them alive), so
+        # that the features' cells can be shared out to the threads; every cell still sums
+        # the leaves in their order.
+        addresses_array = np.zeros(n_leaves, dtype=np.uintp)
+        cdef size_t[::1] addresses = addresses_array
+        cdef Py_ssize_t f
         for leaf in range(n_leaves):
             histogram = leaf_histograms[leaf]
             if (histogram.shape[0] != self.n_features or histogram.shape[1] != self.n_bins
@@ -262,20 +310,25 @@ cdef class HistogramBuilder:
                 raise ValueError(f"compute_updated_root: leaf {leaf}'s histogram has shape "
                                  f"{np.shape(leaf_histograms[leaf])}, expected "
                                  f"{(self.n_features, self.n_bins, width)}")
-            with nogil:
-                for c in range(n_cells):
-                    cell = &histogram[0, 0, 0] + c * width
-                    out = &root[0, 0, 0] + c * width
-                    if self.one_hot:
-                        # Only the nominal slot's events have a nominal weight to shift by.
-                        out[0] += cell[0] * (scale[leaf, 0] + shift[leaf, 0])
-                        for d in range(1, n_stats):
-                            out[d] += cell[d] * scale[leaf, d]
-                    else:
-                        nominal = cell[0]
-                        for d in range(n_stats):
-                            out[d] += cell[d] * scale[leaf, d] + nominal * shift[leaf, d]
-                    out[n_stats] += cell[n_stats]  # event counts do not change
+            addresses[leaf] = <size_t> &histogram[0, 0, 0]
+        cdef int n_threads = min(self.n_threads, self.n_features) if n_leaves else 1
+        with nogil:
+            for f in prange(self.n_features, num_threads=max(1, n_threads),
+                            schedule="static"):
+                for leaf in range(n_leaves):
+                    for c in range(f * self.n_bins, (f + 1) * self.n_bins):
+                        cell = (<const double*> addresses[leaf]) + c * width
+                        out = &root[0, 0, 0] + c * width
+                        if self.one_hot:
+                            # Only the nominal slot's events have a nominal weight to shift by.
+                            out[0] += cell[0] * (scale[leaf, 0] + shift[leaf, 0])
+                            for d in range(1, n_stats):
+                                out[d] += cell[d] * scale[leaf, d]
+                        else:
+                            nominal = cell[0]
+                            for d in range(n_stats):
+                                out[d] += cell[d] * scale[leaf, d] + nominal * shift[leaf, d]
+                        out[n_stats] += cell[n_stats]  # event counts do not change
         return root_array
 
 

@@ -178,6 +178,21 @@ def test_histograms_of_several_nodes_match_one_at_a_time(rng, n_threads):
                                    atol=1e-9)
     with pytest.raises(ValueError, match="node 1"):
         builder.compute_brute_many(indices, [0, 10], [5, n_samples + 1])
+    # With parents, the siblings (parent - node) come from the same region, bit for bit
+    # as compute_subtraction; None gives zeros, an empty node the parent itself.
+    parents = [rng.normal(size=many.shape[1:]) for _ in starts]
+    parents[2] = None
+    again, siblings = builder.compute_brute_many(indices, starts, stops, parents)
+    assert again.tobytes() == many.tobytes()
+    for k, parent in enumerate(parents):
+        expected = (np.zeros_like(many[k]) if parent is None
+                    else builder.compute_subtraction(parent, many[k]))
+        assert siblings[k].tobytes() == expected.tobytes(), k
+    assert siblings[1].tobytes() == parents[1].tobytes()  # the empty node
+    with pytest.raises(ValueError, match="parents"):
+        builder.compute_brute_many(indices, starts, stops, parents[:2])
+    with pytest.raises(ValueError, match=r"parents\[0\] has shape"):
+        builder.compute_brute_many(indices, starts, stops, [parents[0][:1]] + parents[1:])
 
 
 def test_splits_of_several_nodes_match_one_at_a_time(rng):
