@@ -141,13 +141,15 @@ def test_default_threads_of_a_fit_leave_busy_cpus_out(tmp_path, monkeypatch, eig
     ({"OMP_WAIT_POLICY": "PASSIVE"}, None),  # the user's policy is left to act alone
     ({"GOMP_SPINCOUNT": "5"}, "5"),
 ])
-def test_openmp_wait_settings_are_made_before_the_runtime_starts(environment, spin_count):
+def test_openmp_wait_settings_are_made_before_the_runtime_starts(environment, spin_count,
+                                                                 tmp_path):
     env = {k: v for k, v in os.environ.items()
            if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")}
     env.update(environment)
     code = "import os, bpt; print(os.environ.get('GOMP_SPINCOUNT'))"
+    # Run away from the source tree, which holds bpt without its compiled core.
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True).stdout.split()
+                         text=True, check=True, cwd=tmp_path).stdout.split()
     assert out == [str(spin_count)]
 
 
