@@ -210,15 +210,15 @@ class TreeGrower:
                                else node.children[0]
                                for node, smaller in zip(parents, smaller_children)]
             # Only larger children that need a histogram get one (parent - smaller).
+            wanted = [all_histograms or self._can_split(larger) for larger in larger_children]
             histograms, siblings = self.builder.compute_brute_many(
                 self.sample_indices, [child.start for child in smaller_children],
                 [child.stop for child in smaller_children],
-                [node.histogram if all_histograms or self._can_split(larger) else None
-                 for node, larger in zip(parents, larger_children)])
+                [node.histogram if want else None for node, want in zip(parents, wanted)])
             for k, (node, smaller, larger) in enumerate(zip(parents, smaller_children,
                                                             larger_children)):
                 smaller.histogram = histograms[k]
-                if all_histograms or self._can_split(larger):
+                if wanted[k]:
                     larger.histogram = siblings[k]
                 node.histogram = None
         if not all_histograms:

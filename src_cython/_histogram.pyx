@@ -125,27 +125,20 @@ cdef class HistogramBuilder:
         # keeps them alive); the siblings start as zeros, as a node without a parent keeps.
         cdef Py_ssize_t width = self.n_stats + 1
         cdef Py_ssize_t feature_cells = self.n_bins * width
-        cdef const double[:, :, ::1] parent_view
-        parent_addresses_array = np.zeros(n_nodes, dtype=np.uintp)
-        cdef size_t[::1] parent_addresses = parent_addresses_array
         cdef const double* parent
         cdef double* sibling
         cdef Py_ssize_t c
         siblings_array = None
         if parents is not None:
-            parents = list(parents)
+            parents = [None if parent_histogram is None
+                       else np.ascontiguousarray(parent_histogram, dtype=np.float64)
+                       for parent_histogram in parents]
             if len(parents) != n_nodes:
                 raise ValueError(f"parents: {len(parents)} histograms for {n_nodes} nodes")
             siblings_array = np.zeros_like(histogram_array)
-            for k in range(n_nodes):
-                if parents[k] is None:
-                    continue
-                parents[k] = np.ascontiguousarray(parents[k], dtype=np.float64)
-                if parents[k].shape != histogram_array.shape[1:]:
-                    raise ValueError(f"parents[{k}] has shape {parents[k].shape}, expected "
-                                     f"{histogram_array.shape[1:]}")
-                parent_view = parents[k]
-                parent_addresses[k] = <size_t> &parent_view[0, 0, 0]
+        parent_addresses_array = (np.zeros(n_nodes, dtype=np.uintp) if parents is None else
+                                  self._addresses(parents, "parents[{}]", True))
+        cdef size_t[::1] parent_addresses = parent_addresses_array
         cdef double[:, :, :, ::1] siblings = (siblings_array if siblings_array is not None
                                               else histogram_array)
         # Work units: (node, first feature, end feature). With several threads the level is
@@ -268,6 +261,23 @@ cdef class HistogramBuilder:
                                             indices + block_lo, block_stats, m, n_stats)
             block_lo = block_hi
 
+    cdef _addresses(self, histograms, str label, bint allow_none):
+        """Addresses of C-contiguous float64 histograms of this builder's shape, to read
+        them in a parallel region (the caller keeps ``histograms`` alive); 0 for a None
+        entry when ``allow_none``. ``label.format(k)`` names entry ``k`` in errors."""
+        cdef const double[:, :, ::1] view
+        expected = (self.n_features, self.n_bins, self.n_stats + 1)
+        addresses = np.zeros(len(histograms), dtype=np.uintp)
+        for k, histogram in enumerate(histograms):
+            if histogram is None and allow_none:
+                continue
+            if np.shape(histogram) != expected:
+                raise ValueError(f"{label.format(k)} has shape {np.shape(histogram)}, "
+                                 f"expected {expected}")
+            view = histogram
+            addresses[k] = <size_t> &view[0, 0, 0]
+        return addresses
+
     def compute_subtraction(self, const double[:, :, ::1] parent,
                             const double[:, :, ::1] sibling):
         """Histogram of a child as parent - sibling."""
@@ -290,7 +300,6 @@ cdef class HistogramBuilder:
         cdef double nominal
         cdef const double* cell
         cdef double* out
-        cdef const double[:, :, ::1] histogram
         if scale.shape[0] != n_leaves or shift.shape[0] != n_leaves or (
                 n_leaves and (scale.shape[1] != n_stats or shift.shape[1] != n_stats)):
             raise ValueError("compute_updated_root: scale and shift need one row of n_stats "
@@ -300,17 +309,9 @@ cdef class HistogramBuilder:
         # The leaves' histograms through pointers (``leaf_histograms`` keeps them alive), so
         # that the features' cells can be shared out to the threads; every cell still sums
         # the leaves in their order.
-        addresses_array = np.zeros(n_leaves, dtype=np.uintp)
-        cdef size_t[::1] addresses = addresses_array
+        cdef size_t[::1] addresses = self._addresses(
+            leaf_histograms, "compute_updated_root: leaf {}'s histogram", False)
         cdef Py_ssize_t f
-        for leaf in range(n_leaves):
-            histogram = leaf_histograms[leaf]
-            if (histogram.shape[0] != self.n_features or histogram.shape[1] != self.n_bins
-                    or histogram.shape[2] != width):
-                raise ValueError(f"compute_updated_root: leaf {leaf}'s histogram has shape "
-                                 f"{np.shape(leaf_histograms[leaf])}, expected "
-                                 f"{(self.n_features, self.n_bins, width)}")
-            addresses[leaf] = <size_t> &histogram[0, 0, 0]
         cdef int n_threads = min(self.n_threads, self.n_features) if n_leaves else 1
         with nogil:
             for f in prange(self.n_features, num_threads=max(1, n_threads),
