@@ -79,7 +79,8 @@ def extensions():
         Extension(
             f"{PACKAGE}.{name}",
             [str((SOURCE_DIR / f"{name}.pyx").relative_to(HERE))],
-            include_dirs=[numpy.get_include()],
+            include_dirs=[numpy.get_include(), str(SOURCE_DIR)],
+            depends=[str(path.relative_to(HERE)) for path in SOURCE_DIR.glob("*.h")],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         )
         for name in modules

@@ -12,6 +12,8 @@ cdef class Criterion:
     # n_stats unless the statistics are recomputed from the targets after every tree.
     cdef readonly Py_ssize_t n_target_stats
     cdef readonly bint refreshes_statistics
+    # Doubles of workspace batch_admissible_loss needs per node, on top of scratch_size.
+    cdef readonly Py_ssize_t batch_scratch_per_node
 
     # Whether a node with these sums may exist (e.g. positive yield at every base point).
     cdef bint is_admissible(self, const double* sums, double* scratch) noexcept nogil
@@ -22,6 +24,13 @@ cdef class Criterion:
     # overrides this to solve only once.
     cdef bint admissible_loss(self, const double* sums, double* scratch,
                               double* loss) noexcept nogil
+    # admissible_loss of n nodes at once, the sums of node r at sums + r * stride: the verdicts
+    # in admissible[r], the losses (where admissible) in loss[r]. The split search evaluates
+    # every candidate of a feature in one call, so a criterion whose loss vectorizes across
+    # nodes overrides it; the default calls admissible_loss node by node.
+    cdef void batch_admissible_loss(self, const double* sums, Py_ssize_t stride, Py_ssize_t n,
+                                    unsigned char* admissible, double* loss,
+                                    double* scratch) noexcept nogil
     # Closed-form value of a node.
     cdef void node_value(self, const double* sums, double* value, double* scratch) noexcept nogil
     # Loss contribution of one event with targets `target` (n_target_stats) and model

@@ -86,6 +86,13 @@ cdef class Criterion:
         loss[0] = self.node_loss(sums, scratch)
         return True
 
+    cdef void batch_admissible_loss(self, const double* sums, Py_ssize_t stride, Py_ssize_t n,
+                                    unsigned char* admissible, double* loss,
+                                    double* scratch) noexcept nogil:
+        cdef Py_ssize_t r
+        for r in range(n):
+            admissible[r] = self.admissible_loss(sums + r * stride, scratch, &loss[r])
+
     cdef void node_value(self, const double* sums, double* value, double* scratch) noexcept nogil:
         pass
 
@@ -217,6 +224,24 @@ cdef class Criterion:
                 _load_event(&targets, i, n_stats, buffer)
                 out[i] = self.event_loss(buffer, &predictions[i, 0], buffer + n_stats)
             free(buffer)
+
+    def batch_loss(self, const double[:, ::1] sums):
+        """Admissibility (bool, (n_nodes,)) and loss ((n_nodes,), NaN where not admissible)
+        of nodes with statistic sums ``sums`` (n_nodes, n_stats), through the batched path
+        the split search uses."""
+        self._check_length(sums.shape[1])
+        cdef Py_ssize_t n = sums.shape[0], r
+        admissible_array = np.zeros(n, dtype=np.uint8)
+        loss_array = np.full(n, np.nan)
+        cdef unsigned char[::1] admissible = admissible_array
+        cdef double[::1] loss = loss_array
+        cdef double[::1] scratch = np.empty(
+            max(self.scratch_size + n * self.batch_scratch_per_node, 1))
+        if n:
+            self.batch_admissible_loss(&sums[0, 0], sums.shape[1], n, &admissible[0],
+                                       &loss[0], &scratch[0])
+        loss_array[admissible_array == 0] = np.nan
+        return admissible_array.astype(bool), loss_array
 
     def _check_length(self, Py_ssize_t length):
         if length != self.n_stats:

@@ -5,7 +5,8 @@ statistic sums of the left child; the right child is the node minus the left. Mi
 values are tried on both sides when the node has any. The gain of a candidate is
 ``loss(node) - loss(left) - loss(right)``, each at its own closed-form value; a candidate is
 admissible when both children keep ``min_samples_leaf`` events and the criterion accepts
-their sums. Ties go to the lowest feature, then the lowest bin, then missing-right.
+their sums. The candidates of a scan are collected first and handed to the criterion in one
+batch, so that its loss can be evaluated for many children at once (in SIMD). Ties go to the lowest feature, then the lowest bin, then missing-right.
 """
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY
@@ -97,9 +98,10 @@ def find_node_splits(Criterion criterion, const double[:, :, :, ::1] histograms,
     """
     cdef Py_ssize_t n_nodes = histograms.shape[0]
     cdef Py_ssize_t n_features = histograms.shape[1]
+    cdef Py_ssize_t n_bins = histograms.shape[2]
     cdef Py_ssize_t width = histograms.shape[3]
     cdef Py_ssize_t unit, node, f, k, n_unscanned = 0
-    cdef double* buffer
+    cdef ScanBuffers buffers
     gain_array = np.full((n_nodes, n_features), -np.inf)
     bin_array = np.zeros((n_nodes, n_features), dtype=np.int32)
     missing_left_array = np.zeros((n_nodes, n_features), dtype=np.uint8)
@@ -121,24 +123,23 @@ def find_node_splits(Criterion criterion, const double[:, :, :, ::1] histograms,
         parent_loss[k] = criterion.loss(sums_array[k, :width - 1])
 
     if n_nodes * n_features > 0:
-        buffer = NULL
         with nogil, parallel(num_threads=max(1, min(n_threads, n_nodes * n_features))):
-            buffer = <double*> malloc((3 * width + criterion.scratch_size + 1) * sizeof(double))
+            # Assigned in the region, so private to each thread.
+            buffers = _allocate_buffers(criterion, n_bins, width)
             for unit in prange(n_nodes * n_features, schedule="dynamic"):
-                if buffer == NULL:
+                if buffers.block == NULL:
                     n_unscanned += 1  # a reduction: reported after the region
                     continue
                 node = unit // n_features
                 f = unit % n_features
                 _scan_feature(criterion, &histograms[node, f, 0, 0], &node_sums[node, 0],
                               width, n_bins_non_missing[f], missing_bin, parent_loss[node],
-                              min_samples_leaf, buffer, buffer + width, buffer + 2 * width,
-                              buffer + 3 * width,
+                              min_samples_leaf, &buffers,
                               &feature_gain[node, f], &feature_bin[node, f],
                               &feature_missing_left[node, f], &feature_left[node, f, 0])
-            free(buffer)
+            free(buffers.block)
         if n_unscanned:
-            raise MemoryError("find_node_splits: a thread could not allocate its scan buffer")
+            raise MemoryError("find_node_splits: a thread could not allocate its scan buffers")
 
     splits = []
     for k in range(n_nodes):
@@ -152,10 +153,49 @@ def find_node_splits(Criterion criterion, const double[:, :, :, ::1] histograms,
     return splits
 
 
+cdef struct ScanBuffers:
+    # One thread's workspace for the scan of a feature: the candidates of a pass (at most
+    # one per bin) are collected first, then the criterion evaluates them all in one call.
+    void* block           # the one allocation the others point into; NULL if it failed
+    double* accumulated   # (width,) sums of the bins left of the threshold
+    double* lefts         # (n_bins, width) the candidates' left children
+    double* rights        # (n_bins, width) and right children
+    double* left_losses   # (n_bins,)
+    double* right_losses  # (n_bins,)
+    int* thresholds       # (n_bins,) the candidates' bins
+    unsigned char* left_admissible   # (n_bins,)
+    unsigned char* right_admissible  # (n_bins,)
+    double* scratch       # the criterion's workspace for a batch of n_bins nodes
+
+
+cdef ScanBuffers _allocate_buffers(Criterion criterion, Py_ssize_t n_bins,
+                                   Py_ssize_t width) noexcept nogil:
+    """A thread's buffers, carved out of one allocation (``block``) that the caller frees."""
+    cdef ScanBuffers buffers
+    cdef Py_ssize_t n_doubles = (width + 2 * n_bins * width + 2 * n_bins
+                                 + criterion.scratch_size
+                                 + n_bins * criterion.batch_scratch_per_node + 1)
+    cdef char* block = <char*> malloc(n_doubles * sizeof(double)
+                                      + n_bins * (sizeof(int) + 2))
+    cdef double* doubles = <double*> block
+    buffers.block = block
+    if block == NULL:
+        return buffers
+    buffers.accumulated = doubles
+    buffers.lefts = doubles + width
+    buffers.rights = buffers.lefts + n_bins * width
+    buffers.left_losses = buffers.rights + n_bins * width
+    buffers.right_losses = buffers.left_losses + n_bins
+    buffers.scratch = buffers.right_losses + n_bins
+    buffers.thresholds = <int*> (doubles + n_doubles)
+    buffers.left_admissible = <unsigned char*> (buffers.thresholds + n_bins)
+    buffers.right_admissible = buffers.left_admissible + n_bins
+    return buffers
+
+
 cdef void _scan_feature(Criterion criterion, const double* hist, const double* node,
                         Py_ssize_t width, int n_bins_non_missing, int missing_bin,
-                        double parent_loss, double min_samples_leaf,
-                        double* left, double* right, double* best_sums, double* scratch,
+                        double parent_loss, double min_samples_leaf, ScanBuffers* buffers,
                         double* best_gain, int* best_bin, unsigned char* best_missing_left,
                         double* best_left) noexcept nogil:
     cdef Py_ssize_t count = width - 1          # column of the event count
@@ -164,15 +204,18 @@ cdef void _scan_feature(Criterion criterion, const double* hist, const double* n
     cdef bint missing_left
     cdef int n_passes = 2 if has_missing else 1
     cdef int pass_, b, last_bin
-    cdef Py_ssize_t d
+    cdef Py_ssize_t d, c, n_candidates
     cdef const double* cell
-    cdef double gain, left_loss, right_loss
-    # The best candidate is kept in locals and ``best_sums`` and written out once: the
-    # outputs of neighbouring features share cache lines, and writing them on every
-    # improvement would make the threads scanning those features contend for the lines.
+    cdef double* left = buffers.accumulated
+    cdef double* right
+    cdef double gain
+    # The best candidate is kept in locals and written out once per pass: the outputs of
+    # neighbouring features share cache lines, and writing them on every improvement would
+    # make the threads scanning those features contend for the lines.
     cdef double best = -INFINITY
     cdef int best_b = 0
     cdef bint best_missing = False
+    cdef const double* best_sums = NULL
 
     for pass_ in range(n_passes):
         missing_left = pass_ == 1
@@ -183,10 +226,12 @@ cdef void _scan_feature(Criterion criterion, const double* hist, const double* n
         else:
             memset(left, 0, width * sizeof(double))
             last_bin = n_bins_non_missing - 1 if has_missing else n_bins_non_missing - 2
+        n_candidates = 0
         for b in range(last_bin + 1):
             cell = hist + b * width
             if cell[count] == 0:
                 continue  # same partition of the events as the previous threshold
+            right = buffers.rights + n_candidates * width
             for d in range(width):
                 left[d] += cell[d]
                 right[d] = node[d] - left[d]
@@ -194,19 +239,35 @@ cdef void _scan_feature(Criterion criterion, const double* hist, const double* n
                 break  # the right child only shrinks from here on
             if left[count] < min_samples_leaf:
                 continue
-            if not (criterion.admissible_loss(left, scratch, &left_loss)
-                    and criterion.admissible_loss(right, scratch, &right_loss)):
+            memcpy(buffers.lefts + n_candidates * width, left, width * sizeof(double))
+            buffers.thresholds[n_candidates] = b
+            n_candidates += 1
+        if n_candidates == 0:
+            continue
+        criterion.batch_admissible_loss(buffers.lefts, width, n_candidates,
+                                        buffers.left_admissible, buffers.left_losses,
+                                        buffers.scratch)
+        criterion.batch_admissible_loss(buffers.rights, width, n_candidates,
+                                        buffers.right_admissible, buffers.right_losses,
+                                        buffers.scratch)
+        for c in range(n_candidates):
+            if not (buffers.left_admissible[c] and buffers.right_admissible[c]):
                 continue
-            gain = parent_loss - left_loss - right_loss
+            gain = parent_loss - buffers.left_losses[c] - buffers.right_losses[c]
             if gain > best:
                 best = gain
-                best_b = b
+                best_b = buffers.thresholds[c]
                 # Without missing values in the node, unseen missing values follow the
                 # larger child.
-                best_missing = missing_left if has_missing else left[count] >= right[count]
-                memcpy(best_sums, left, width * sizeof(double))
+                best_missing = (missing_left if has_missing else
+                                buffers.lefts[c * width + count]
+                                >= buffers.rights[c * width + count])
+                best_sums = buffers.lefts + c * width
+        if best_sums != NULL:
+            # Before the next pass overwrites the candidates.
+            memcpy(best_left, best_sums, width * sizeof(double))
+            best_sums = NULL
     best_gain[0] = best
     if best > -INFINITY:
         best_bin[0] = best_b
         best_missing_left[0] = best_missing
-        memcpy(best_left, best_sums, width * sizeof(double))

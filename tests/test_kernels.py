@@ -7,7 +7,7 @@ from bpt._core._common import NODE_DTYPE
 from bpt._core._histogram import HistogramBuilder
 from bpt._core._information_criterion import (CrossEntropyInformationCriterion,
                                               SquaredErrorInformationCriterion)
-from bpt._core._parametric_criterion import ParametricCriterion
+from bpt._core._parametric_criterion import ParametricCriterion, vector_exp, vector_log
 from bpt._core._partition import partition, partition_many
 from bpt._core._predictor import apply_raw, predict_binned, predict_raw
 from bpt._core._splitting import find_node_split, find_node_splits
@@ -297,6 +297,47 @@ def test_parametric_criterion_matches_numpy(rng):
         np.testing.assert_allclose(criterion.value(sums), delta, rtol=1e-10)
     assert not criterion.admissible(np.array([1.0, 1.0, 0.0, 1.0]))
     assert not criterion.admissible(np.array([-1.0, 1.0, 1.0, 1.0]))
+
+
+def ulps(got, expected):
+    return np.abs(got - expected) / np.spacing(np.abs(expected))
+
+
+def test_vector_log_and_exp_within_one_ulp_of_numpy(rng):
+    # Over the whole positive range, subnormals and the extremes included.
+    x = np.concatenate([np.exp(rng.uniform(-745, 709.7, 200_000)), rng.uniform(0.5, 2, 100_000),
+                        [5e-324, 1e-310, 2.2250738585072014e-308, np.nextafter(1.0, 0),
+                         np.nextafter(1.0, 2), np.finfo(float).max]])
+    expected = np.log(x)
+    nonzero = expected != 0
+    assert ulps(vector_log(x)[nonzero], expected[nonzero]).max() <= 1
+    assert vector_log(np.array([1.0]))[0] == 0.0
+    y = np.concatenate([rng.uniform(-708, 709, 200_000), [0.0, -1e-300, 1e-300, 708.9]])
+    assert ulps(vector_exp(y), np.exp(y)).max() <= 1
+    # Outside [-708, 709] it saturates at the bounds instead of over- or underflowing.
+    np.testing.assert_array_equal(vector_exp(np.array([-1e4, -709.0, 710.0, 1e4])),
+                                  np.exp([-708.0, -708.0, 709.0, 709.0]))
+
+
+@pytest.mark.parametrize("n_points", [1, 4, 7])
+def test_parametric_batch_loss_is_the_node_loss(rng, n_points):
+    # The split search's batched loss gives, bit for bit, the loss of each node alone, and
+    # agrees with NumPy; admissibility is the per-node verdict.
+    design = rng.normal(size=(n_points, min(n_points, 2)))
+    min_weight = np.full(n_points + 1, 0.05)
+    criterion = ParametricCriterion(design, min_weight)
+    sums = np.exp(rng.uniform(-4, 6, size=(301, n_points + 1)))
+    sums[::7, rng.integers(0, n_points + 1)] = 0.01  # below min_weight: not admissible
+    sums[::11, 0] = 1e-310                            # subnormal and not admissible
+    admissible, batch = criterion.batch_loss(sums)
+    for row, ok, loss in zip(sums, admissible, batch):
+        assert ok == criterion.admissible(row)
+        if ok:
+            assert loss == criterion.loss(row)
+            assert loss == pytest.approx(naive_parametric_loss(design, row)[0], rel=1e-12)
+        else:
+            assert np.isnan(loss)
+    assert 0 < admissible.sum() < len(sums)
 
 
 def test_parametric_total_loss_matches_numpy(rng):
