@@ -67,6 +67,30 @@ def test_map_to_bins_counts_thresholds_below(rng, n_threads):
         np.testing.assert_array_equal(binned[f], expected, err_msg=f"{n} thresholds")
 
 
+@pytest.mark.parametrize("n_rows", [1, 7, 2049, 5001])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_map_to_bins_of_selected_rows_of_a_strided_array(rng, n_rows, n_threads):
+    """Events picked by ``rows`` (in their order) from a non-contiguous float32 array: the
+    same bins as binning the copy; block and lane boundaries are not multiples of n_rows."""
+    from bpt._core._binning import map_to_bins
+    lengths = np.array([0, 5, 254], dtype=np.int32)
+    thresholds = np.full((3, 254), np.inf)
+    for f, n in enumerate(lengths):
+        thresholds[f, :n] = np.sort(rng.normal(size=n))
+    X = rng.normal(size=(6000, 6)).astype(np.float32)[:, ::2]
+    X[rng.random(X.shape) < 0.05] = np.nan
+    rows = rng.choice(X.shape[0], n_rows, replace=False).astype(np.int32)
+    binned = np.empty((3, n_rows), dtype=np.uint8)
+    map_to_bins(X, thresholds, lengths, 255, binned, n_threads, rows)
+    copied = np.empty_like(binned)
+    map_to_bins(np.ascontiguousarray(X[rows]), thresholds, lengths, 255, copied, 1)
+    np.testing.assert_array_equal(binned, copied)
+    for f, n in enumerate(lengths):
+        expected = np.searchsorted(thresholds[f, :n], X[rows, f].astype(np.float64))
+        expected[np.isnan(X[rows, f])] = 255
+        np.testing.assert_array_equal(binned[f], expected)
+
+
 def test_binning_quantiles_balance_bins(rng):
     X = rng.exponential(size=(20000, 1))
     binned = BinMapper(max_bins=10, strategy="quantile", random_state=0).fit(X).transform(X)
