@@ -86,9 +86,7 @@ class BinMapper:
         without copying ``X``.
         """
         if rows is not None:
-            rows = np.ascontiguousarray(rows, dtype=np.int32)
-            if rows.size and not (0 <= rows.min() and rows.max() < X.shape[0]):
-                raise ValueError("rows must index the rows of X")
+            rows = np.ascontiguousarray(rows, dtype=np.int32)  # checked by map_to_bins
         n_rows = X.shape[0] if rows is None else rows.size
         binned = np.empty((X.shape[1], n_rows), dtype=np.uint8)
         map_to_bins(X, self._padded, self._n_thresholds, self.missing_bin, binned,

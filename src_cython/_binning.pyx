@@ -1,6 +1,7 @@
 """Map raw feature values to uint8 bins (feature-major), missing values to the last bin."""
 from cython.parallel cimport prange
 from libc.math cimport isnan
+import numpy as np
 
 from ._common cimport bin_t, index_t
 
@@ -34,8 +35,18 @@ def map_to_bins(const real_t[:, :] X,
     cdef Py_ssize_t n_blocks = (n_samples + BLOCK - 1) // BLOCK
     cdef Py_ssize_t block, lo
     cdef const index_t* row_indices = &rows[0] if select and n_samples else NULL
+    cdef Py_ssize_t n_features = X.shape[1]
+    if binned.shape[0] != n_features or binned.shape[1] != n_samples:
+        raise ValueError(f"binned must have shape ({n_features}, {n_samples})")
+    if thresholds.shape[0] != n_features or n_thresholds.shape[0] != n_features:
+        raise ValueError("thresholds and n_thresholds need one row per feature of X")
+    if n_features and not (0 <= np.min(n_thresholds)
+                           and np.max(n_thresholds) <= thresholds.shape[1]):
+        raise ValueError("n_thresholds must lie between 0 and the width of thresholds")
     if n_samples == 0:
         return
+    if select and not (0 <= np.min(rows) and np.max(rows) < X.shape[0]):
+        raise ValueError("rows must index the rows of X")
     for block in prange(n_blocks, nogil=True, schedule="static", num_threads=n_threads):
         lo = block * BLOCK
         _bin_block(X, thresholds, n_thresholds, missing_bin, binned, row_indices, lo,

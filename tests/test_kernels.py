@@ -91,6 +91,22 @@ def test_map_to_bins_of_selected_rows_of_a_strided_array(rng, n_rows, n_threads)
         np.testing.assert_array_equal(binned[f], expected)
 
 
+def test_map_to_bins_rejects_inconsistent_arrays():
+    from bpt._core._binning import map_to_bins
+    X, thresholds = np.zeros((10, 2)), np.zeros((2, 3))
+    lengths = np.array([3, 3], dtype=np.int32)
+    ok = np.empty((2, 10), dtype=np.uint8)
+    with pytest.raises(ValueError, match="binned must have shape"):
+        map_to_bins(X, thresholds, lengths, 255, np.empty((2, 9), dtype=np.uint8), 1)
+    with pytest.raises(ValueError, match="one row per feature"):
+        map_to_bins(X, np.zeros((1, 3)), lengths, 255, ok, 1)
+    with pytest.raises(ValueError, match="n_thresholds"):
+        map_to_bins(X, thresholds, np.array([3, 4], dtype=np.int32), 255, ok, 1)
+    with pytest.raises(ValueError, match="rows must index"):
+        map_to_bins(X, thresholds, lengths, 255, np.empty((2, 1), dtype=np.uint8), 1,
+                    np.array([10], dtype=np.int32))
+
+
 def test_binning_quantiles_balance_bins(rng):
     X = rng.exponential(size=(20000, 1))
     binned = BinMapper(max_bins=10, strategy="quantile", random_state=0).fit(X).transform(X)
