@@ -169,7 +169,7 @@ class TreeGrower:
         histograms of nodes that will not be split, unless ``keep_histograms``."""
         if not nodes:
             return
-        splits = find_node_splits(self.criterion, np.stack([node.histogram for node in nodes]),
+        splits = find_node_splits(self.criterion, [node.histogram for node in nodes],
                                   np.stack([node.sums for node in nodes]),
                                   self.bin_mapper.n_bins_non_missing_,
                                   self.bin_mapper.missing_bin, self.min_samples_leaf,

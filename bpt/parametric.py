@@ -336,8 +336,12 @@ def _group_by_point(nu):
                              "each event was simulated at, not a continuous label")
         codes += inverse.reshape(-1) * radix
         radix *= values.size
-    _, first, slots = np.unique(codes, return_index=True, return_inverse=True)
-    points = nu[first]
+    if nu.shape[1] == 1:
+        # One column: its codes already number the distinct points, in order.
+        points, slots = values.reshape(-1, 1).astype(nu.dtype), codes
+    else:
+        _, first, slots = np.unique(codes, return_index=True, return_inverse=True)
+        points = nu[first]
     order = _nominal_first(points)
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)

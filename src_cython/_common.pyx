@@ -1,5 +1,5 @@
-"""numpy views of the compiled core's shared types, the OpenMP thread count, and the work
-units of the parallel loops over ranges of events."""
+"""numpy views of the compiled core's shared types, the OpenMP thread count, the work units
+of the parallel loops over ranges of events, and the addresses of per-node histograms."""
 import numpy as np
 
 NODE_DTYPE = np.dtype([
@@ -63,3 +63,26 @@ def range_chunks(starts, stops, n_chunks):
     units = np.ascontiguousarray(np.column_stack([owner, lo, hi]), dtype=np.intp)
     order = np.ascontiguousarray(np.argsort(lo - hi, kind="stable"), dtype=np.intp)
     return units, order
+
+
+def histogram_addresses(histograms, expected_shape, str label, bint allow_none=False):
+    """Addresses of C-contiguous float64 histograms of shape ``expected_shape``, to read
+    them in a parallel region without stacking them into one array (the caller keeps
+    ``histograms`` alive); 0 for a None entry when ``allow_none``. ``label.format(k)``
+    names entry ``k`` in errors."""
+    cdef const double[:, :, ::1] view
+    expected_shape = tuple(expected_shape)
+    addresses = np.zeros(len(histograms), dtype=np.uintp)
+    for k, histogram in enumerate(histograms):
+        if histogram is None and allow_none:
+            continue
+        if np.shape(histogram) != expected_shape:
+            raise ValueError(f"{label.format(k)} has shape {np.shape(histogram)}, "
+                             f"expected {expected_shape}")
+        try:
+            view = histogram
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{label.format(k)} must be a C-contiguous float64 array: "
+                             f"{error}") from None
+        addresses[k] = <size_t> &view[0, 0, 0]
+    return addresses

@@ -22,6 +22,7 @@ from libc.stdlib cimport free, malloc
 import numpy as np
 
 from ._common cimport bin_t, index_t
+from ._common import histogram_addresses
 
 cdef enum:
     # A smaller node is one work unit; levels with fewer events in all use one thread.
@@ -135,10 +136,14 @@ cdef class HistogramBuilder:
                        for parent_histogram in parents]
             if len(parents) != n_nodes:
                 raise ValueError(f"parents: {len(parents)} histograms for {n_nodes} nodes")
-            siblings_array = np.zeros_like(histogram_array)
         parent_addresses_array = (np.zeros(n_nodes, dtype=np.uintp) if parents is None else
                                   self._addresses(parents, "parents[{}]", True))
         cdef size_t[::1] parent_addresses = parent_addresses_array
+        if parents is not None:
+            # Every cell of a sibling with a parent is written below: only the others are
+            # zeroed (zeroing all is a pass over a level's histograms).
+            siblings_array = np.empty_like(histogram_array)
+            siblings_array[parent_addresses_array == 0] = 0.0
         cdef double[:, :, :, ::1] siblings = (siblings_array if siblings_array is not None
                                               else histogram_array)
         # Work units: (node, first feature, end feature). With several threads the level is
@@ -262,21 +267,8 @@ cdef class HistogramBuilder:
             block_lo = block_hi
 
     cdef _addresses(self, histograms, str label, bint allow_none):
-        """Addresses of C-contiguous float64 histograms of this builder's shape, to read
-        them in a parallel region (the caller keeps ``histograms`` alive); 0 for a None
-        entry when ``allow_none``. ``label.format(k)`` names entry ``k`` in errors."""
-        cdef const double[:, :, ::1] view
-        expected = (self.n_features, self.n_bins, self.n_stats + 1)
-        addresses = np.zeros(len(histograms), dtype=np.uintp)
-        for k, histogram in enumerate(histograms):
-            if histogram is None and allow_none:
-                continue
-            if np.shape(histogram) != expected:
-                raise ValueError(f"{label.format(k)} has shape {np.shape(histogram)}, "
-                                 f"expected {expected}")
-            view = histogram
-            addresses[k] = <size_t> &view[0, 0, 0]
-        return addresses
+        return histogram_addresses(histograms, (self.n_features, self.n_bins, self.n_stats + 1),
+                                   label, allow_none)
 
     def compute_subtraction(self, const double[:, :, ::1] parent,
                             const double[:, :, ::1] sibling):

@@ -14,6 +14,7 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 import numpy as np
 
+from ._common import histogram_addresses
 from ._criterion cimport Criterion
 
 
@@ -73,13 +74,13 @@ def find_node_split(Criterion criterion, const double[:, :, ::1] histogram,
     -------
     SplitInfo, or None if no admissible split exists.
     """
-    return find_node_splits(criterion, np.asarray(histogram)[None], np.asarray(node_sums)[None],
+    return find_node_splits(criterion, [histogram], np.asarray(node_sums)[None],
                             n_bins_non_missing, missing_bin, min_samples_leaf, n_threads)[0]
 
 
-def find_node_splits(Criterion criterion, const double[:, :, :, ::1] histograms,
-                     const double[:, ::1] node_sums, const int[::1] n_bins_non_missing,
-                     int missing_bin, double min_samples_leaf, int n_threads):
+def find_node_splits(Criterion criterion, histograms, const double[:, ::1] node_sums,
+                     const int[::1] n_bins_non_missing, int missing_bin,
+                     double min_samples_leaf, int n_threads):
     """Best splits of several nodes, their (node, feature) scans shared out in one parallel
     region: a parallel region wakes the sleeping threads, which costs about as much as
     scanning a feature.
@@ -87,7 +88,9 @@ def find_node_splits(Criterion criterion, const double[:, :, :, ::1] histograms,
     Parameters
     ----------
     criterion : Criterion
-    histograms : ndarray, shape (n_nodes, n_features, n_bins, n_stats + 1)
+    histograms : sequence of ndarray, each of shape (n_features, n_bins, n_stats + 1)
+        One C-contiguous float64 histogram per node (the rows of one 4-d array, or separate
+        arrays: they are read where they are, not stacked).
     node_sums : ndarray, shape (n_nodes, n_stats + 1)
     n_bins_non_missing, missing_bin, min_samples_leaf, n_threads
         As for :func:`find_node_split`.
@@ -96,10 +99,10 @@ def find_node_splits(Criterion criterion, const double[:, :, :, ::1] histograms,
     -------
     list of SplitInfo or None, one per node.
     """
-    cdef Py_ssize_t n_nodes = histograms.shape[0]
-    cdef Py_ssize_t n_features = histograms.shape[1]
-    cdef Py_ssize_t n_bins = histograms.shape[2]
-    cdef Py_ssize_t width = histograms.shape[3]
+    cdef Py_ssize_t n_nodes = node_sums.shape[0]
+    cdef Py_ssize_t n_features = n_bins_non_missing.shape[0]
+    cdef Py_ssize_t width = criterion.n_stats + 1
+    cdef Py_ssize_t n_bins
     cdef Py_ssize_t unit, node, f, k, n_unscanned = 0
     cdef ScanBuffers buffers
     gain_array = np.full((n_nodes, n_features), -np.inf)
@@ -113,11 +116,19 @@ def find_node_splits(Criterion criterion, const double[:, :, :, ::1] histograms,
     cdef double[:, :, ::1] feature_left = left_array
     cdef double[::1] parent_loss = parent_loss_array
 
-    if (width != criterion.n_stats + 1 or node_sums.shape[1] != width
-            or node_sums.shape[0] != n_nodes):
-        raise ValueError("histogram width does not match the criterion")
-    if n_features != n_bins_non_missing.shape[0]:
+    if node_sums.shape[1] != width:
+        raise ValueError("node_sums must have n_stats + 1 columns for the criterion")
+    if len(histograms) != n_nodes:
+        raise ValueError(f"{len(histograms)} histograms for {n_nodes} nodes")
+    n_bins = np.shape(histograms[0])[1] if n_nodes else 0
+    if n_nodes and np.shape(histograms[0])[0] != n_features:
         raise ValueError("histograms and n_bins_non_missing disagree on the features")
+    if n_nodes and not (0 <= missing_bin < n_bins
+                        and np.all(np.asarray(n_bins_non_missing) <= n_bins)):
+        raise ValueError("missing_bin and n_bins_non_missing must lie within the bins")
+    addresses_array = histogram_addresses(histograms, (n_features, n_bins, width),
+                                          "histograms[{}]")
+    cdef size_t[::1] addresses = addresses_array
     sums_array = np.asarray(node_sums)
     for k in range(n_nodes):
         parent_loss[k] = criterion.loss(sums_array[k, :width - 1])
@@ -132,7 +143,9 @@ def find_node_splits(Criterion criterion, const double[:, :, :, ::1] histograms,
                     continue
                 node = unit // n_features
                 f = unit % n_features
-                _scan_feature(criterion, &histograms[node, f, 0, 0], &node_sums[node, 0],
+                _scan_feature(criterion,
+                              <const double*> addresses[node] + f * n_bins * width,
+                              &node_sums[node, 0],
                               width, n_bins_non_missing[f], missing_bin, parent_loss[node],
                               min_samples_leaf, &buffers,
                               &feature_gain[node, f], &feature_bin[node, f],

@@ -260,8 +260,23 @@ def test_splits_of_several_nodes_match_one_at_a_time(rng):
                     splits[k].missing_go_to_left) == (one.gain, one.feature_idx,
                                                       one.bin_threshold, one.missing_go_to_left)
             assert splits[k].left_sums.tobytes() == one.left_sums.tobytes()
+    # Separate arrays (as the grower passes them) are read in place, like the rows of one.
+    separate = find_node_splits(criterion, [h.copy() for h in hists], sums, n_bins_non_missing,
+                                n_bins - 1, 30, 2)
+    assert [(s.gain, s.feature_idx, s.bin_threshold) for s in separate[:2]] == \
+        [(s.gain, s.feature_idx, s.bin_threshold) for s in splits[:2]]
     with pytest.raises(ValueError, match="features"):
         find_node_splits(criterion, hists, sums, n_bins_non_missing[:2], n_bins - 1, 30, 1)
+    with pytest.raises(ValueError, match=r"histograms\[1\] has shape"):
+        find_node_splits(criterion, [hists[0], hists[1][:, :-1], hists[2]], sums,
+                         n_bins_non_missing, n_bins - 1, 30, 1)
+    with pytest.raises(ValueError, match=r"histograms\[2\] must be a C-contiguous"):
+        find_node_splits(criterion, [hists[0], hists[1], np.asfortranarray(hists[2])], sums,
+                         n_bins_non_missing, n_bins - 1, 30, 1)
+    with pytest.raises(ValueError, match="2 histograms for 3 nodes"):
+        find_node_splits(criterion, hists[:2], sums, n_bins_non_missing, n_bins - 1, 30, 1)
+    with pytest.raises(ValueError, match="within the bins"):
+        find_node_splits(criterion, hists, sums, n_bins_non_missing, n_bins, 30, 1)
 
 
 # -------------------------------------------------------------------------------- partition
