@@ -14,6 +14,8 @@ from ._criterion cimport Criterion
 cdef extern from "_vector_math.h" nogil:
     double bpt_log(double x)
     double bpt_exp(double x)
+    int bpt_vector_math_enabled()
+    void bpt_set_vector_math(int enabled)
     void bpt_parametric_losses(const double* sums, Py_ssize_t stride, Py_ssize_t n,
                                Py_ssize_t n_points, const double* projection,
                                const double* min_weight, unsigned char* admissible,
@@ -141,6 +143,20 @@ cdef class ParametricCriterion(Criterion):
         scale = np.ones((values.shape[0], self.n_stats))
         scale[:, 1:] = np.exp(-values @ self.design.T)
         return scale, np.zeros_like(scale)
+
+
+def vector_math_enabled():
+    """Whether the split search's loss runs the AVX2 version with its own log and exp
+    (otherwise it calls the C library's)."""
+    return bool(bpt_vector_math_enabled())
+
+
+def set_vector_math(bint enabled):
+    """Use the AVX2 version where the CPU has AVX2 (the default), or the C library's log
+    and exp everywhere (to test both; not while a fit runs). Returns the previous setting."""
+    previous = bool(bpt_vector_math_enabled())
+    bpt_set_vector_math(enabled)
+    return previous
 
 
 def vector_log(const double[::1] x):

@@ -7,7 +7,8 @@ from bpt._core._common import NODE_DTYPE
 from bpt._core._histogram import HistogramBuilder
 from bpt._core._information_criterion import (CrossEntropyInformationCriterion,
                                               SquaredErrorInformationCriterion)
-from bpt._core._parametric_criterion import ParametricCriterion, vector_exp, vector_log
+from bpt._core._parametric_criterion import (ParametricCriterion, set_vector_math, vector_exp,
+                                             vector_log)
 from bpt._core._partition import partition, partition_many
 from bpt._core._predictor import apply_raw, predict_binned, predict_raw
 from bpt._core._splitting import find_node_split, find_node_splits
@@ -374,8 +375,16 @@ def test_vector_log_and_exp_within_one_ulp_of_numpy(rng):
                                   np.exp([-708.0, -708.0, 709.0, 709.0]))
 
 
+@pytest.fixture(params=[True, False], ids=["vector-math", "libm"])
+def vector_math(request):
+    """Both versions of the batched loss (the first only where the CPU has AVX2)."""
+    previous = set_vector_math(request.param)
+    yield request.param
+    set_vector_math(previous)
+
+
 @pytest.mark.parametrize("n_points", [1, 4, 7])
-def test_parametric_batch_loss_is_the_node_loss(rng, n_points):
+def test_parametric_batch_loss_is_the_node_loss(rng, n_points, vector_math):
     # The split search's batched loss gives, bit for bit, the loss of each node alone, and
     # agrees with NumPy; admissibility is the per-node verdict.
     design = rng.normal(size=(n_points, min(n_points, 2)))
@@ -412,7 +421,7 @@ def test_parametric_total_loss_matches_numpy(rng):
     assert criterion.total_loss(dense, None, None, predictions, 1) == pytest.approx(expected)
 
 
-def test_split_search_matches_brute_force(rng):
+def test_split_search_matches_brute_force(rng, vector_math):
     n, n_bins = 3000, 17
     design = np.array([[1.0], [2.0]])
     criterion = ParametricCriterion(design, np.zeros(3))
