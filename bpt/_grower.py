@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._core._common import NODE_DTYPE
-from ._core._partition import partition_many
+from ._core._partition import partition_many, reset_indices
 from ._core._splitting import find_node_splits
 
 
@@ -118,7 +118,7 @@ class TreeGrower:
         """
         keep = leaf_histograms and self.grows_by_level
         n_samples = self.sample_indices.size
-        self.sample_indices[:] = np.arange(n_samples, dtype=np.int32)
+        reset_indices(self.sample_indices, self.n_threads)
         root = _Node(0, 0, n_samples, None)
         if root_histogram is None:
             root_histogram = self.builder.compute_brute(self.sample_indices, 0, n_samples,
@@ -234,31 +234,34 @@ class TreeGrower:
             node.index = index
         nodes = np.zeros(len(all_nodes), dtype=NODE_DTYPE)
         values = self.criterion.values(np.array([node.sums[:-1] for node in all_nodes]))
-        leaves, leaf_starts, leaf_stops = [], [], []
-        for node in all_nodes:
-            record = nodes[node.index]
-            record["count"] = node.count
-            record["depth"] = node.depth
-            if node.children is None:
-                record["is_leaf"] = 1
-                leaves.append(node.index)
-                leaf_starts.append(node.start)
-                leaf_stops.append(node.stop)
-                continue
-            split = node.split
-            record["feature_idx"] = split.feature_idx
-            record["bin_threshold"] = split.bin_threshold
-            record["threshold"] = self.bin_mapper.split_threshold(split.feature_idx,
-                                                                  split.bin_threshold)
-            record["missing_go_to_left"] = split.missing_go_to_left
-            record["gain"] = split.gain
-            record["left"] = node.children[0].index
-            record["right"] = node.children[1].index
+        nodes["count"] = [node.count for node in all_nodes]
+        nodes["depth"] = [node.depth for node in all_nodes]
+        is_leaf = np.array([node.children is None for node in all_nodes])
+        nodes["is_leaf"] = is_leaf
+        leaves = np.flatnonzero(is_leaf)
+        # Whole columns at once: setting fields node by node costs more than growing a
+        # small node.
+        internal = [node for node in all_nodes if node.children is not None]
+        if internal:
+            rows = np.flatnonzero(~is_leaf)
+            splits = [node.split for node in internal]
+            features = [split.feature_idx for split in splits]
+            bins = [split.bin_threshold for split in splits]
+            nodes["feature_idx"][rows] = features
+            nodes["bin_threshold"][rows] = bins
+            nodes["threshold"][rows] = [self.bin_mapper.split_threshold(f, b)
+                                        for f, b in zip(features, bins)]
+            nodes["missing_go_to_left"][rows] = [split.missing_go_to_left for split in splits]
+            nodes["gain"][rows] = [split.gain for split in splits]
+            nodes["left"][rows] = [node.children[0].index for node in internal]
+            nodes["right"][rows] = [node.children[1].index for node in internal]
+        leaf_nodes = [all_nodes[leaf] for leaf in leaves]
         histograms = None
         if leaf_histograms:
-            histograms = [all_nodes[leaf].histogram for leaf in leaves]
+            histograms = [node.histogram for node in leaf_nodes]
             if any(histogram is None for histogram in histograms):
                 histograms = None
-        return GrownTree(nodes, values, np.array(leaves, dtype=np.intp),
-                         np.array(leaf_starts, dtype=np.int32),
-                         np.array(leaf_stops, dtype=np.int32), histograms)
+        return GrownTree(nodes, values, leaves.astype(np.intp),
+                         np.array([node.start for node in leaf_nodes], dtype=np.int32),
+                         np.array([node.stop for node in leaf_nodes], dtype=np.int32),
+                         histograms)

@@ -17,6 +17,15 @@ cdef inline int _goes_left(bin_t b, int bin_threshold, int missing_go_to_left,
     return (is_missing & missing_go_to_left) | ((1 - is_missing) & (b <= bin_threshold))
 
 
+def reset_indices(index_t[::1] sample_indices, int n_threads):
+    """Set ``sample_indices`` to 0, 1, 2, ...: the root of every tree holds all events in
+    order (without allocating a new range per tree)."""
+    cdef Py_ssize_t i, n = sample_indices.shape[0]
+    cdef int threads = 1 if n < 4 * MIN_EVENTS_PER_THREAD else max(1, n_threads)
+    for i in prange(n, nogil=True, schedule="static", num_threads=threads):
+        sample_indices[i] = <index_t> i
+
+
 def partition(index_t[::1] sample_indices, Py_ssize_t start, Py_ssize_t stop,
               const bin_t[::1] column, int bin_threshold, bint missing_go_to_left,
               int missing_bin, index_t[::1] buffer, int n_threads):

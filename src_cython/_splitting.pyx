@@ -130,8 +130,9 @@ def find_node_splits(Criterion criterion, histograms, const double[:, ::1] node_
                                           "histograms[{}]")
     cdef size_t[::1] addresses = addresses_array
     sums_array = np.asarray(node_sums)
+    cdef double[::1] scratch = np.empty(max(criterion.scratch_size, 1))
     for k in range(n_nodes):
-        parent_loss[k] = criterion.loss(sums_array[k, :width - 1])
+        parent_loss[k] = criterion.node_loss(&node_sums[k, 0], &scratch[0])
 
     if n_nodes * n_features > 0:
         with nogil, parallel(num_threads=max(1, min(n_threads, n_nodes * n_features))):

@@ -9,7 +9,7 @@ from bpt._core._information_criterion import (CrossEntropyInformationCriterion,
                                               SquaredErrorInformationCriterion)
 from bpt._core._parametric_criterion import (ParametricCriterion, set_vector_math, vector_exp,
                                              vector_log)
-from bpt._core._partition import partition, partition_many
+from bpt._core._partition import partition, partition_many, reset_indices
 from bpt._core._predictor import apply_raw, predict_binned, predict_raw
 from bpt._core._splitting import find_node_split, find_node_splits
 from bpt._core._update import update_leaves
@@ -281,6 +281,13 @@ def test_splits_of_several_nodes_match_one_at_a_time(rng):
 
 
 # -------------------------------------------------------------------------------- partition
+
+@pytest.mark.parametrize("n", [0, 5, 300_001])
+def test_reset_indices(rng, n):
+    indices = rng.integers(0, 10, n).astype(np.int32)
+    reset_indices(indices, 2)
+    np.testing.assert_array_equal(indices, np.arange(n))
+
 
 @pytest.mark.parametrize("n_threads", [1, 2, 4])
 @pytest.mark.parametrize("missing_go_to_left", [True, False])
