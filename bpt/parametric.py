@@ -330,7 +330,7 @@ def _group_by_point(nu):
     codes = np.zeros(nu.shape[0], dtype=np.int64)
     radix = 1
     for column in nu.T:
-        values, inverse = np.unique(column, return_inverse=True)
+        values, inverse = _distinct_values(column)
         if radix * values.size >= 2**62:
             raise ValueError("nu has too many distinct base points; nu gives the base point "
                              "each event was simulated at, not a continuous label")
@@ -346,6 +346,18 @@ def _group_by_point(nu):
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     return points[order], rank[slots.reshape(-1)]
+
+
+def _distinct_values(column):
+    """``np.unique(column, return_inverse=True)``, in one pass when the events come in a few
+    blocks of equal values (samples concatenated point by point): the sort is then over
+    the blocks, not the events."""
+    starts = np.flatnonzero(column[1:] != column[:-1]) + 1
+    if column.size == 0 or starts.size >= MAX_BASE_POINTS:
+        return np.unique(column, return_inverse=True)
+    starts = np.concatenate([[0], starts])
+    values, block_codes = np.unique(column[starts], return_inverse=True)
+    return values, np.repeat(block_codes.reshape(-1), np.diff(np.append(starts, column.size)))
 
 
 def _nominal_first(points):

@@ -200,3 +200,27 @@ def test_root_histograms_from_the_leaves_give_the_trees_of_direct_roots(estimato
     np.testing.assert_allclose(a.values, b.values, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(from_leaves.predict(data.X), direct.predict(data.X),
                                rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["blocks", "shuffled", "many-blocks"])
+def test_grouping_by_base_point_matches_numpy_unique(layout):
+    # Events in blocks of one point (as concatenated samples come) take the one-pass path,
+    # shuffled ones np.unique; both give np.unique's points and slots (nominal first).
+    from bpt.parametric import _group_by_point
+    rng = np.random.default_rng(3)
+    points = np.array([[0.0, 0.0], [1.0, -0.5], [-1.0, 0.0], [2.0, 0.5], [0.0, 1.0]])
+    block_lengths = rng.integers(1, 200, size=2000 if layout == "many-blocks" else 12)
+    labels = np.repeat(rng.integers(0, len(points), block_lengths.size), block_lengths)
+    labels[:3] = 0
+    if layout == "shuffled":
+        rng.shuffle(labels)
+    nu = points[labels]
+    nu[labels == 0] = -0.0  # signed zeros are the nominal point too
+    got_points, slots = _group_by_point(nu)
+    distinct, inverse = np.unique(nu, axis=0, return_inverse=True)
+    assert got_points.shape == distinct.shape and np.all(got_points[0] == 0)
+    np.testing.assert_array_equal(got_points[slots], nu)
+    # Events with the same point share a slot, others do not.
+    assert len(np.unique(slots)) == len(distinct)
+    np.testing.assert_array_equal(np.unique(np.column_stack([inverse.reshape(-1), slots]),
+                                            axis=0).shape[0], len(distinct))
