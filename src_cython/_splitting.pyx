@@ -6,7 +6,8 @@ values are tried on both sides when the node has any. The gain of a candidate is
 ``loss(node) - loss(left) - loss(right)``, each at its own closed-form value; a candidate is
 admissible when both children keep ``min_samples_leaf`` events and the criterion accepts
 their sums. The candidates of a scan are collected first and handed to the criterion in one
-batch, so that its loss can be evaluated for many children at once (in SIMD). Ties go to the lowest feature, then the lowest bin, then missing-right.
+batch, so that its loss can be evaluated for many children at once (in SIMD). Ties go to
+the lowest feature, then the lowest bin, then missing-right.
 """
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY
@@ -120,9 +121,13 @@ def find_node_splits(Criterion criterion, histograms, const double[:, ::1] node_
         raise ValueError("node_sums must have n_stats + 1 columns for the criterion")
     if len(histograms) != n_nodes:
         raise ValueError(f"{len(histograms)} histograms for {n_nodes} nodes")
-    n_bins = np.shape(histograms[0])[1] if n_nodes else 0
-    if n_nodes and np.shape(histograms[0])[0] != n_features:
+    first_shape = np.shape(histograms[0]) if n_nodes else (n_features, 0, width)
+    if len(first_shape) != 3:
+        raise ValueError(f"histograms[0] has shape {first_shape}, expected (n_features, "
+                         "n_bins, n_stats + 1)")
+    if first_shape[0] != n_features:
         raise ValueError("histograms and n_bins_non_missing disagree on the features")
+    n_bins = first_shape[1]
     if n_nodes and not (0 <= missing_bin < n_bins
                         and np.all(np.asarray(n_bins_non_missing) <= n_bins)):
         raise ValueError("missing_bin and n_bins_non_missing must lie within the bins")

@@ -276,6 +276,9 @@ def test_splits_of_several_nodes_match_one_at_a_time(rng):
                          n_bins_non_missing, n_bins - 1, 30, 1)
     with pytest.raises(ValueError, match="2 histograms for 3 nodes"):
         find_node_splits(criterion, hists[:2], sums, n_bins_non_missing, n_bins - 1, 30, 1)
+    with pytest.raises(ValueError, match=r"histograms\[0\] has shape \(3, 12\)"):
+        find_node_splits(criterion, [h[:, :, 0] for h in hists], sums, n_bins_non_missing,
+                         n_bins - 1, 30, 1)
     with pytest.raises(ValueError, match="within the bins"):
         find_node_splits(criterion, hists, sums, n_bins_non_missing, n_bins, 30, 1)
 
