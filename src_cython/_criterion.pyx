@@ -230,9 +230,9 @@ cdef class Criterion:
         of nodes with statistic sums ``sums`` (n_nodes, n_stats), through the batched path
         the split search uses."""
         self._check_length(sums.shape[1])
-        cdef Py_ssize_t n = sums.shape[0], r
+        cdef Py_ssize_t n = sums.shape[0]
         admissible_array = np.zeros(n, dtype=np.uint8)
-        loss_array = np.full(n, np.nan)
+        loss_array = np.empty(n)
         cdef unsigned char[::1] admissible = admissible_array
         cdef double[::1] loss = loss_array
         cdef double[::1] scratch = np.empty(

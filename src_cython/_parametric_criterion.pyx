@@ -84,19 +84,16 @@ cdef class ParametricCriterion(Criterion):
             log_ratios[k] = log(sums[k + 1]) - log_nominal
 
     cdef double node_loss(self, const double* sums, double* scratch) noexcept nogil:
-        # One node through the batched kernel: the loss of a node and of the same sums among
-        # a split search's candidates are the same bits.
-        cdef unsigned char admissible
         cdef double loss
-        bpt_parametric_losses(sums, 0, 1, self.n_points, &self._projection[0, 0],
-                              &self._min_weight[0], &admissible, &loss, scratch)
+        self.admissible_loss(sums, scratch, &loss)
         return loss
 
     cdef bint admissible_loss(self, const double* sums, double* scratch,
                               double* loss) noexcept nogil:
+        # One node through the batched kernel: the loss of a node and of the same sums among
+        # a split search's candidates are the same bits.
         cdef unsigned char admissible
-        bpt_parametric_losses(sums, 0, 1, self.n_points, &self._projection[0, 0],
-                              &self._min_weight[0], &admissible, loss, scratch)
+        self.batch_admissible_loss(sums, 0, 1, &admissible, loss, scratch)
         return admissible
 
     cdef void batch_admissible_loss(self, const double* sums, Py_ssize_t stride, Py_ssize_t n,
@@ -159,21 +156,23 @@ def set_vector_math(bint enabled):
     return previous
 
 
-def vector_log(const double[::1] x):
-    """The split search's logarithm, element-wise (for tests against NumPy)."""
+ctypedef double (*elementwise_t)(double) noexcept nogil
+
+
+cdef _elementwise(elementwise_t function, const double[::1] x):
     out = np.empty(x.shape[0])
     cdef double[::1] result = out
     cdef Py_ssize_t i
     for i in range(x.shape[0]):
-        result[i] = bpt_log(x[i])
+        result[i] = function(x[i])
     return out
+
+
+def vector_log(const double[::1] x):
+    """The split search's logarithm, element-wise (for tests against NumPy)."""
+    return _elementwise(bpt_log, x)
 
 
 def vector_exp(const double[::1] x):
     """The split search's exponential, element-wise (for tests against NumPy)."""
-    out = np.empty(x.shape[0])
-    cdef double[::1] result = out
-    cdef Py_ssize_t i
-    for i in range(x.shape[0]):
-        result[i] = bpt_exp(x[i])
-    return out
+    return _elementwise(bpt_exp, x)
