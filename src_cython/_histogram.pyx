@@ -13,7 +13,8 @@ its events in their order, whatever the number of threads, so histograms (and th
 grown from them) are bit-identical for any thread count, and no per-thread histograms need
 combining. Within a group, events are taken in small blocks and every feature of the group
 is filled from the block: an event's statistics are read from memory once per group, not
-once per feature. The root's event counts do not change between trees: they are filled
+once per feature. A node cut into several groups has its statistics gathered (in node
+order) once, by all threads, before its groups are filled, not once per group. The root's event counts do not change between trees: they are filled
 once per builder and copied afterwards.
 """
 cimport cython
@@ -22,7 +23,7 @@ from libc.stdlib cimport free, malloc
 import numpy as np
 
 from ._common cimport bin_t, index_t
-from ._common import histogram_addresses
+from ._common import histogram_addresses, range_chunks
 
 cdef enum:
     # A smaller node is one work unit; levels with fewer events in all use one thread.
@@ -32,6 +33,8 @@ cdef enum:
     GROUPS_PER_THREAD = 2
     # Doubles of statistics per block: the block stays in the L1/L2 cache across features.
     BLOCK_DOUBLES = 4096
+    # Events per work unit of the shared gather of a node cut into groups.
+    GATHER_CHUNK = 16384
 
 
 @cython.final
@@ -63,6 +66,8 @@ cdef class HistogramBuilder:
     cdef int n_threads
     cdef object _root_range       # (start, stop) of the cached root counts, or None
     cdef object _root_counts      # (n_features, n_bins) event counts of that range
+    cdef object _gathered_stats   # statistics of the nodes cut into groups, in node order
+    cdef object _gathered_slots   # their slots (one-hot)
 
     def __init__(self, binned, dense, weights, slots, int n_stats, int n_bins, int n_threads):
         self.binned = binned
@@ -72,6 +77,8 @@ cdef class HistogramBuilder:
         self.n_threads = n_threads
         self._root_range = None
         self._root_counts = None
+        self._gathered_stats = np.empty(0)
+        self._gathered_slots = np.empty(0, dtype=np.int32)
         self.one_hot = dense is None
         if self.one_hot:
             self.weights = weights
@@ -149,10 +156,15 @@ cdef class HistogramBuilder:
         # Work units: (node, first feature, end feature). With several threads the level is
         # cut into about GROUPS_PER_THREAD units per thread: a node of at least
         # MIN_EVENTS_PARALLEL events into groups of features in proportion to its share of
-        # the level's events, any other node is one unit. Every group reads (gathers) its
-        # node's statistics once, so no more groups than that: a level of many nodes keeps
-        # each node whole, and one thread cuts nothing.
+        # the level's events, any other node is one unit. Every group reads its node's
+        # events once (their bins through the sample indices), so no more groups than
+        # that: a level of many nodes keeps each node whole, and one thread cuts nothing.
+        # The statistics of a node cut into groups are gathered once, into the gathered
+        # buffers from the node's offset in ``gather_offsets`` (-1: a node whose one group
+        # gathers them block by block).
         unit_rows, unit_costs = [], []
+        gather_offsets_array = np.full(n_nodes, -1, dtype=np.intp)
+        cdef Py_ssize_t n_gathered = 0
         for k in range(n_nodes):
             n_node = stops[k] - starts[k]
             if n_node == 0:
@@ -161,6 +173,9 @@ cdef class HistogramBuilder:
             if self.n_threads > 1 and n_node >= MIN_EVENTS_PARALLEL:
                 n_groups = min(self.n_features, max(1, -(-self.n_threads * GROUPS_PER_THREAD
                                                          * n_node // total)))
+            if n_groups > 1 and not all_samples:  # the root reads its events in place
+                gather_offsets_array[k] = n_gathered
+                n_gathered += n_node
             size, n_larger = divmod(self.n_features, n_groups)
             for g in range(n_groups):
                 f_lo = g * size + min(g, n_larger)
@@ -180,12 +195,47 @@ cdef class HistogramBuilder:
         cdef Py_ssize_t[:, ::1] units = units_array
         n_units = units.shape[0]
         cdef int n_threads = 1 if total < MIN_EVENTS_PARALLEL else min(self.n_threads, n_units)
+        # The shared gather: work units of at most GATHER_CHUNK events of the nodes cut into
+        # groups, into buffers kept between calls (when growing a tree, at most half the
+        # events: only the smaller children are filled from their events).
+        gather_units_array = np.empty((0, 3), dtype=np.intp)
+        if n_gathered:
+            gathered_nodes = np.flatnonzero(gather_offsets_array >= 0)
+            gather_units_array, _ = range_chunks(
+                np.asarray(starts)[gathered_nodes], np.asarray(stops)[gathered_nodes],
+                -(-(np.asarray(stops) - np.asarray(starts))[gathered_nodes] // GATHER_CHUNK))
+            gather_units_array[:, 0] = gathered_nodes[gather_units_array[:, 0]]
+        cdef Py_ssize_t[:, ::1] gather_units = gather_units_array
+        cdef Py_ssize_t n_gather_units = gather_units.shape[0]
+        cdef Py_ssize_t[::1] gather_offsets = gather_offsets_array
+        cdef Py_ssize_t stat_width = 1 if self.one_hot else self.n_stats
+        if n_gathered * stat_width > self._gathered_stats.shape[0]:
+            self._gathered_stats = np.empty(n_gathered * stat_width)
+        if self.one_hot and n_gathered > self._gathered_slots.shape[0]:
+            self._gathered_slots = np.empty(n_gathered, dtype=np.int32)
+        cdef double[::1] gathered_stats = self._gathered_stats
+        cdef index_t[::1] gathered_slots = self._gathered_slots
+        cdef const double* node_stats
+        cdef const index_t* node_slots
+        cdef Py_ssize_t j, d, event, offset
         # The root's event counts are the same for every tree: filled once, then copied.
         cdef bint counts = not (all_samples and self._root_range == (starts[0], stops[0]))
         # A team of one thread wakes no other thread: small levels cost no wake-up.
         with nogil, parallel(num_threads=n_threads):
             stat_buffer = <double*> malloc(self.block_size * self.n_stats * sizeof(double))
             slot_buffer = <index_t*> malloc(self.block_size * sizeof(index_t))
+            # The loop ends with a barrier: every gathered statistic is in place below.
+            for u in prange(n_gather_units, schedule="static"):
+                node = gather_units[u, 0]
+                for j in range(gather_units[u, 1], gather_units[u, 2]):
+                    event = sample_indices[j]
+                    offset = gather_offsets[node] + j - starts[node]
+                    if self.one_hot:
+                        gathered_stats[offset] = self.weights[event]
+                        gathered_slots[offset] = self.slots[event]
+                    else:
+                        for d in range(self.n_stats):
+                            gathered_stats[offset * self.n_stats + d] = self.dense[event, d]
             for u in prange(n_units, schedule="dynamic"):
                 if stat_buffer == NULL or slot_buffer == NULL:
                     n_failed += 1  # a reduction: reported after the region
@@ -195,9 +245,15 @@ cdef class HistogramBuilder:
                     indices = NULL
                 else:
                     indices = &sample_indices[starts[node]]
+                node_stats = NULL
+                node_slots = NULL
+                if gather_offsets[node] >= 0:
+                    node_stats = &gathered_stats[gather_offsets[node] * stat_width]
+                    if self.one_hot:
+                        node_slots = &gathered_slots[gather_offsets[node]]
                 self._fill(&histogram[node, 0, 0, 0], indices, starts[node], 0,
                            stops[node] - starts[node], units[u, 1], units[u, 2],
-                           stat_buffer, slot_buffer, counts)
+                           stat_buffer, slot_buffer, node_stats, node_slots, counts)
                 if parent_addresses[node] != 0:
                     # The group's cells are still in this thread's cache.
                     parent = <const double*> parent_addresses[node]
@@ -218,9 +274,14 @@ cdef class HistogramBuilder:
 
     cdef void _fill(self, double* hist, const index_t* indices, Py_ssize_t start,
                     Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t f_lo, Py_ssize_t f_hi,
-                    double* stat_buffer, index_t* slot_buffer, bint counts) noexcept nogil:
+                    double* stat_buffer, index_t* slot_buffer, const double* node_stats,
+                    const index_t* node_slots, bint counts) noexcept nogil:
         """Add events lo..hi of the node (positions in ``indices``, or ``start + position``
-        in the training set when ``indices`` is NULL) to features f_lo..f_hi of ``hist``."""
+        in the training set when ``indices`` is NULL) to features f_lo..f_hi of ``hist``.
+
+        ``node_stats`` (and ``node_slots``, one-hot), unless NULL, hold the node's
+        statistics already gathered in the order of ``indices``; else each block of events
+        is gathered into ``stat_buffer`` and ``slot_buffer``."""
         cdef Py_ssize_t n_stats = self.n_stats, width = self.n_stats + 1
         cdef Py_ssize_t feature_stride = self.n_bins * width
         cdef Py_ssize_t block_lo, block_hi, m, j, d, f, event
@@ -237,6 +298,12 @@ cdef class HistogramBuilder:
                     block_slots = &self.slots[event]
                 else:
                     block_stats = &self.dense[event, 0]
+            elif node_stats != NULL:
+                if self.one_hot:
+                    block_stats = node_stats + block_lo
+                    block_slots = node_slots + block_lo
+                else:
+                    block_stats = node_stats + block_lo * n_stats
             else:
                 for j in range(m):
                     event = indices[block_lo + j]

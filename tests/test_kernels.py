@@ -199,15 +199,28 @@ def test_histograms_match_bincount(rng, one_hot, n_threads, n_samples):
 
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
-def test_histograms_of_several_nodes_match_one_at_a_time(rng, n_threads):
+@pytest.mark.parametrize("one_hot", [True, False])
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_histograms_of_several_nodes_match_one_at_a_time(rng, n_threads, one_hot):
     """compute_brute_many (one parallel region for a whole level) gives each node's
-    histogram bit for bit, large nodes (cut into feature groups) and small ones alike."""
+    histogram bit for bit, large nodes (cut into feature groups, their statistics gathered
+    once for all groups) and small ones alike, for any number of threads."""
     n_samples, n_stats, n_bins = 60_000, 3, 17
     binned = rng.integers(0, n_bins, size=(5, n_samples)).astype(np.uint8)
-    dense = rng.normal(size=(n_samples, n_stats))
-    builder = HistogramBuilder(binned, dense, None, None, n_stats, n_bins, n_threads)
+    if one_hot:
+        slots = rng.integers(0, n_stats, n_samples).astype(np.int32)
+        weights = rng.normal(size=n_samples)
+        dense = np.zeros((n_samples, n_stats))
+        dense[np.arange(n_samples), slots] = weights
+        builder = HistogramBuilder(binned, None, weights, slots, n_stats, n_bins, n_threads)
+    else:
+        dense = rng.normal(size=(n_samples, n_stats))
+        builder = HistogramBuilder(binned, dense, None, None, n_stats, n_bins, n_threads)
     indices = rng.permutation(n_samples).astype(np.int32)
+    # A small level first: the gathered buffers then grow for the larger one.
+    small = builder.compute_brute_many(indices, [0], [25_000])
+    np.testing.assert_allclose(small[0], reference_histogram(binned, dense, indices[:25_000],
+                                                             n_bins), atol=1e-9)
     starts, stops = [0, 30_000, 30_000, 30_100], [30_000, 30_000, 30_100, n_samples]
     many = builder.compute_brute_many(indices, starts, stops)
     assert many.shape == (4, 5, n_bins, n_stats + 1)
