@@ -42,6 +42,14 @@ def update_leaves(const index_t[::1] sample_indices, const index_t[::1] leaf_sta
         slot_view = slots
     else:
         dense_view = dense
+    if leaf_stops.shape[0] != n_leaves or (add_predictions and (
+            leaf_values.shape[0] != n_leaves or predictions.shape[1] != n_values)):
+        raise ValueError("update_leaves: leaf_starts, leaf_stops and leaf_values need one "
+                         "row per leaf, predictions one column per leaf value")
+    if update_statistics and (scale.shape[0] != n_leaves or shift is None
+                              or shift.shape[0] != n_leaves or shift.shape[1] != n_stats
+                              or (not one_hot and dense_view.shape[1] != n_stats)):
+        raise ValueError("update_leaves: scale and shift need one row of n_stats per leaf")
     # Work units of at most UPDATE_CHUNK events of one leaf, largest first: a leaf holding
     # most of the events no longer leaves the other threads idle.
     sizes = np.asarray(leaf_stops, dtype=np.intp) - np.asarray(leaf_starts, dtype=np.intp)

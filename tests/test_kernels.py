@@ -687,6 +687,13 @@ def test_update_leaves_matches_numpy(rng, one_hot, n):
                       None, None, 2)
         np.testing.assert_allclose(dense, expected)
     np.testing.assert_allclose(predictions, expected_predictions)
+    statistics = (None, weights, slots) if one_hot else (dense, None, None)
+    with pytest.raises(ValueError, match="one row per leaf"):
+        update_leaves(indices, starts, stops, leaf_values[:2], scale, shift, predictions,
+                      *statistics, 2)
+    with pytest.raises(ValueError, match="one row of n_stats per leaf"):
+        update_leaves(indices, starts, stops, leaf_values, scale[:, :2], shift, predictions,
+                      *statistics, 2)
 
 
 @pytest.mark.parametrize("one_hot", [True, False])
