@@ -1,8 +1,9 @@
 """Resolve ``n_jobs`` to a number of OpenMP threads for the compiled core.
 
 A fit or a prediction never runs more threads than the CPUs this process may use: the CPUs
-of its affinity mask (``taskset``, batch-system pinning), further limited by a cgroup CPU
-quota (containers, ``systemd`` slices, Slurm). More threads than that can only wait for
+of its affinity mask (``taskset``, batch-system pinning; with OpenMP thread binding, the
+mask OpenMP found when it started), further limited by a cgroup CPU quota (containers,
+``systemd`` slices, Slurm). More threads than that can only wait for
 each other, and a very large request would make OpenMP allocate a stack per thread (an
 allocation failure inside the OpenMP runtime ends the interpreter). Requests above the
 limit are therefore capped to it, not refused: a model file or a script written on a larger
@@ -14,7 +15,7 @@ import math
 import os
 from numbers import Integral
 
-from ._core._common import openmp_max_threads
+from ._core._common import openmp_bound_cpus, openmp_max_threads
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 PROC_CGROUP = "/proc/self/cgroup"
@@ -37,6 +38,11 @@ def available_cpus():
         n_cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not available on this platform
         n_cpus = os.cpu_count() or 1
+    bound = openmp_bound_cpus()
+    if bound:
+        # OMP_PROC_BIND / OMP_PLACES: OpenMP has pinned this thread to one place, so its
+        # mask no longer says what the process may use; OpenMP read that when it started.
+        n_cpus = bound
     quota = _cgroup_cpu_quota()
     if quota is not None:
         n_cpus = min(n_cpus, max(1, math.ceil(quota)))

@@ -23,18 +23,34 @@ cdef extern from *:
     #include <omp.h>
     static int bpt_openmp_max_threads(void) { return omp_get_max_threads(); }
     static int bpt_openmp_enabled(void) { return 1; }
+    /* With thread binding on, the CPUs of the process when OpenMP started; else 0. */
+    static int bpt_openmp_bound_procs(void) {
+        return omp_get_proc_bind() != omp_proc_bind_false ? omp_get_num_procs() : 0;
+    }
     #else
     static int bpt_openmp_max_threads(void) { return 1; }
     static int bpt_openmp_enabled(void) { return 0; }
+    static int bpt_openmp_bound_procs(void) { return 0; }
     #endif
     """
     int bpt_openmp_max_threads() noexcept nogil
     int bpt_openmp_enabled() noexcept nogil
+    int bpt_openmp_bound_procs() noexcept nogil
 
 
 def openmp_max_threads():
     """Threads OpenMP would use by default (honours OMP_NUM_THREADS); 1 in a serial build."""
     return bpt_openmp_max_threads()
+
+
+def openmp_bound_cpus():
+    """CPUs of the process as OpenMP found them when it started, if it binds threads to
+    places (``OMP_PROC_BIND`` or ``OMP_PLACES`` set); else 0.
+
+    A binding OpenMP pins the calling thread to the first place, so that thread's own
+    affinity mask then holds one place, not the CPUs the process may use.
+    """
+    return bpt_openmp_bound_procs()
 
 
 def openmp_enabled():

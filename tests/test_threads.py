@@ -102,6 +102,25 @@ def test_cgroup_quota_limits_the_cpus(tmp_path, monkeypatch):
 
 
 
+@pytest.mark.skipif(not openmp_enabled(), reason="a serial build binds no threads")
+def test_openmp_thread_binding_keeps_the_process_cpus():
+    """With OMP_PROC_BIND or OMP_PLACES set, OpenMP pins the main thread to one place: the
+    CPUs counted are still the process's, as without binding (not that one place)."""
+    code = ("import os; from bpt._threads import available_cpus, effective_n_threads; "
+            "print(available_cpus(), effective_n_threads(-1), "
+            "len(os.sched_getaffinity(0)))")
+    expected = _threads.available_cpus()
+    for binding in ({"OMP_PROC_BIND": "true"}, {"OMP_PLACES": "cores"},
+                    {"OMP_PROC_BIND": "close", "OMP_PLACES": "threads"}):
+        environment = {key: value for key, value in os.environ.items()
+                       if not key.startswith(("OMP_", "GOMP_"))}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env={**environment, **binding}).stdout.split()
+        assert [int(out[0]), int(out[1])] == [expected, expected], (binding, out)
+        if expected > 1:  # the binding did pin the main thread, so the test means something
+            assert int(out[2]) < expected, (binding, out)
+
+
 def fake_run_queue(tmp_path, monkeypatch, runnable, own_states):
     """Point the run-queue reader at files saying ``runnable`` tasks are runnable in the
     system, of which this process's threads are in ``own_states``."""
