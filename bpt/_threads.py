@@ -3,11 +3,11 @@
 A fit or a prediction never runs more threads than the CPUs this process may use: the CPUs
 of its affinity mask (``taskset``, batch-system pinning; with OpenMP thread binding, the
 mask OpenMP found when it started), further limited by a cgroup CPU quota (containers,
-``systemd`` slices, Slurm). More threads than that can only wait for
-each other, and a very large request would make OpenMP allocate a stack per thread (an
-allocation failure inside the OpenMP runtime ends the interpreter). Requests above the
-limit are therefore capped to it, not refused: a model file or a script written on a larger
-machine keeps working. For a fit, the default (``n_jobs=None``) also leaves out the CPUs
+``systemd`` slices, Slurm). More threads than that can only wait for each other, and a
+very large request would make OpenMP allocate a stack per thread (an allocation failure
+inside the OpenMP runtime ends the interpreter). Requests above the limit are therefore
+capped to it, not refused: a model file or a script written on a larger machine keeps
+working. For a fit, the default (``n_jobs=None``) also leaves out the CPUs
 that other processes keep busy when it starts: a thread that must share a CPU with another
 process makes each of the fit's thousands of parallel regions wait for it.
 """

@@ -14,8 +14,9 @@ grown from them) are bit-identical for any thread count, and no per-thread histo
 combining. Within a group, events are taken in small blocks and every feature of the group
 is filled from the block: an event's statistics are read from memory once per group, not
 once per feature. A node cut into several groups has its statistics gathered (in node
-order) once, by all threads, before its groups are filled, not once per group. The root's event counts do not change between trees: they are filled
-once per builder and copied afterwards.
+order) once, by all threads, before its groups are filled, not once per group. The root's
+event counts do not change between trees: they are filled once per builder and copied
+afterwards.
 """
 cimport cython
 from cython.parallel cimport parallel, prange
