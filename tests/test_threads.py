@@ -103,7 +103,7 @@ def test_cgroup_quota_limits_the_cpus(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(not openmp_enabled(), reason="a serial build binds no threads")
-def test_openmp_thread_binding_keeps_the_process_cpus():
+def test_openmp_thread_binding_keeps_the_process_cpus(tmp_path):
     """With OMP_PROC_BIND or OMP_PLACES set, OpenMP pins the main thread to one place: the
     CPUs counted are still the process's, as without binding (not that one place)."""
     code = ("import os; from bpt._threads import available_cpus, effective_n_threads; "
@@ -114,8 +114,11 @@ def test_openmp_thread_binding_keeps_the_process_cpus():
                     {"OMP_PROC_BIND": "close", "OMP_PLACES": "threads"}):
         environment = {key: value for key, value in os.environ.items()
                        if not key.startswith(("OMP_", "GOMP_"))}
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True, env={**environment, **binding}).stdout.split()
+        # Run away from the source tree, which holds bpt without its compiled core.
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                env={**environment, **binding}, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        out = result.stdout.split()
         assert [int(out[0]), int(out[1])] == [expected, expected], (binding, out)
         if expected > 1:  # the binding did pin the main thread, so the test means something
             assert int(out[2]) < expected, (binding, out)
