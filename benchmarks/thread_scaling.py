@@ -6,14 +6,47 @@ Every repeat starts one process that fits with one thread, then with ``--threads
 fresh process per repeat gives each one the same start (no warm caches or thread pools
 from the repeat before). Reported: the median time of each, the ratio of the medians and
 the median of the per-repeat ratios.
+
+Each repeat also measures what the machine gives at that moment: ``--threads`` processes
+run the same fixed pure-Python loop at once, and each one's speed is compared with one
+process alone. If the speeds add up to S, no division of the work between the CPUs can
+take less than 1 / S of the one-thread time: 1 / threads (0.5 for two) when every CPU is
+free and as fast as the first, more when a CPU is shared with other work (other processes,
+or other virtual machines on the same host).
 """
 import argparse
 import json
+import multiprocessing
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+
+# Iterations of the reference loop (about 0.6 s of one CPU).
+REFERENCE_ITERATIONS = 10_000_000
+
+
+def reference_loop(_=None):
+    """A fixed amount of CPU work that reads and writes no memory to speak of."""
+    tic = time.perf_counter()
+    total = 0
+    for i in range(REFERENCE_ITERATIONS):
+        total += i * i
+    return time.perf_counter() - tic
+
+
+def machine_bound(threads):
+    """1 / (sum of the speeds of ``threads`` reference loops run at once, each relative to
+    one loop alone): the least time, as a fraction of one CPU's, the CPUs can share a
+    divisible amount of work in."""
+    with multiprocessing.get_context("spawn").Pool(threads) as pool:
+        pool.map(reference_loop, range(threads))  # start-up and warm-up
+        # Alone, twice (the two may run on different CPUs): the mean.
+        alone = np.mean([pool.apply(reference_loop) for _ in range(2)])
+        together = pool.map(reference_loop, range(threads), chunksize=1)
+    return 1.0 / sum(alone / t for t in together)
 
 WORKER = """
 import json, sys, time
@@ -38,8 +71,9 @@ def main():
     args = parser.parse_args()
     code = WORKER.format(here=str(Path(__file__).resolve().parent), threads=args.threads,
                          n_per_point=args.n_per_point)
-    runs = []
+    runs, bounds = [], []
     for _ in range(args.repeats):
+        bounds.append(machine_bound(args.threads))
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              check=True).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
@@ -48,7 +82,11 @@ def main():
     print(f"{args.repeats} fresh processes: 1 thread {one:.3f} s, {args.threads} threads "
           f"{many:.3f} s; ratio of the medians {many / one:.3f}, median of the per-run "
           f"ratios {np.median(runs[:, 1] / runs[:, 0]):.3f} (target <= 0.7)")
+    print(f"machine at the same moments: {args.threads} CPU-bound processes at once allow "
+          f"at best {np.median(bounds):.3f} x the one-thread time (median; "
+          f"{1 / args.threads:.2f} when every CPU is free)")
     print("runs [s]:", np.round(runs, 2).tolist())
+    print("machine bound per run:", np.round(bounds, 2).tolist())
 
 
 if __name__ == "__main__":
