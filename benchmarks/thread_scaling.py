@@ -39,8 +39,8 @@ def reference_loop(_=None):
 
 def machine_bound(threads):
     """1 / (sum of the speeds of ``threads`` reference loops run at once, each relative to
-    one loop alone): the least time, as a fraction of one CPU's, the CPUs can share a
-    divisible amount of work in."""
+    one loop alone): the least fraction of its one-CPU time in which the CPUs together
+    could do an evenly divisible amount of work."""
     with multiprocessing.get_context("spawn").Pool(threads) as pool:
         pool.map(reference_loop, range(threads))  # start-up and warm-up
         # Alone, twice (the two may run on different CPUs): the mean.

@@ -692,8 +692,8 @@ def test_update_leaves_matches_numpy(rng, one_hot, n):
         update_leaves(indices, starts, stops, leaf_values[:2], scale, shift, predictions,
                       *statistics, 2)
     with pytest.raises(ValueError, match="one row of n_stats per leaf"):
-        update_leaves(indices, starts, stops, leaf_values, scale[:, :2].copy(), shift, predictions,
-                      *statistics, 2)
+        update_leaves(indices, starts, stops, leaf_values, scale[:, :2].copy(), shift,
+                      predictions, *statistics, 2)
 
 
 @pytest.mark.parametrize("one_hot", [True, False])
