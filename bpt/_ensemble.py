@@ -23,35 +23,92 @@ class TreeEnsemble:
 
     def __init__(self, baseline):
         self.baseline = np.asarray(baseline, dtype=np.float64)
-        self.nodes = np.zeros(0, dtype=NODE_DTYPE)
-        self.values = np.zeros((0, self.baseline.size))
-        self.roots = np.zeros(0, dtype=np.int32)
+        # Storage with room to grow: a tree is written into it, and the arrays are copied
+        # only when it is full (doubling), so adding n trees costs O(n), not the O(n^2) of
+        # concatenating all nodes for every tree. ``nodes``, ``values`` and ``roots`` are
+        # the filled parts.
+        self._nodes = np.zeros(0, dtype=NODE_DTYPE)
+        self._values = np.zeros((0, self.baseline.size))
+        self._roots = np.zeros(0, dtype=np.int32)
+        self._n_nodes = self._n_value_rows = self._n_trees = 0
+
+    @property
+    def nodes(self):
+        return self._nodes[:self._n_nodes]
+
+    @nodes.setter
+    def nodes(self, nodes):
+        self._nodes = np.ascontiguousarray(nodes, dtype=NODE_DTYPE)
+        self._n_nodes = self._nodes.shape[0]
+
+    @property
+    def values(self):
+        return self._values[:self._n_value_rows]
+
+    @values.setter
+    def values(self, values):
+        self._values = np.ascontiguousarray(values, dtype=np.float64)
+        self._n_value_rows = self._values.shape[0]
+
+    @property
+    def roots(self):
+        return self._roots[:self._n_trees]
+
+    @roots.setter
+    def roots(self, roots):
+        self._roots = np.ascontiguousarray(roots, dtype=np.int32)
+        self._n_trees = self._roots.shape[0]
 
     @property
     def n_trees(self):
-        return self.roots.size
+        return self._n_trees
 
     @property
     def n_values(self):
         return self.baseline.size
 
+    def __getstate__(self):
+        # Pickles hold the filled parts only, not the room to grow.
+        state = dict(self.__dict__)
+        for name in ("nodes", "values", "roots"):
+            state["_" + name] = getattr(self, name).copy()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "nodes" in state:  # pickled before the storage had room to grow
+            for name in ("nodes", "values", "roots"):
+                state["_" + name] = state.pop(name)
+            state["_n_nodes"] = len(state["_nodes"])
+            state["_n_value_rows"] = len(state["_values"])
+            state["_n_trees"] = len(state["_roots"])
+        self.__dict__.update(state)
+
     def append(self, nodes, values):
         """Add a tree whose child indices are relative to its own node array."""
-        offset = self.nodes.size
-        nodes = nodes.copy()
-        internal = nodes["is_leaf"] == 0
-        nodes["left"][internal] += offset
-        nodes["right"][internal] += offset
-        self.nodes = np.concatenate([self.nodes, nodes])
-        self.values = np.concatenate([self.values, values])
-        self.roots = np.append(self.roots, np.int32(offset))
+        offset, n_new = self._n_nodes, len(nodes)
+        if self._n_value_rows != offset:
+            raise ValueError(f"the ensemble holds {offset} nodes but {self._n_value_rows} "
+                             "rows of values")
+        self._nodes = _with_room(self._nodes, offset, n_new)
+        self._values = _with_room(self._values, offset, n_new)
+        self._roots = _with_room(self._roots, self._n_trees, 1)
+        added = self._nodes[offset:offset + n_new]
+        added[...] = nodes
+        internal = added["is_leaf"] == 0
+        added["left"][internal] += offset
+        added["right"][internal] += offset
+        self._values[offset:offset + n_new] = values
+        self._roots[self._n_trees] = offset
+        self._n_nodes = self._n_value_rows = offset + n_new
+        self._n_trees += 1
 
     def truncate(self, n_trees):
         """Keep the first ``n_trees`` trees."""
         if n_trees < self.n_trees:
-            end = self.roots[n_trees]
-            self.nodes, self.values = self.nodes[:end], self.values[:end]
-            self.roots = self.roots[:n_trees]
+            end = int(self.roots[n_trees])
+            self._n_nodes = self._n_value_rows = end
+            self._n_trees = n_trees
 
     def tree(self, index):
         """Nodes and values of one tree, with child indices relative to the tree."""
@@ -80,3 +137,14 @@ class TreeEnsemble:
         out = np.empty((X.shape[0], self.n_trees), dtype=np.int32)
         apply_raw(X, self.nodes, self.roots, out, n_threads)
         return out
+
+
+def _with_room(array, used, extra):
+    """``array`` if it has room for ``extra`` rows after its first ``used``, else a copy of
+    those rows in an array of at least twice the length."""
+    if used + extra <= array.shape[0]:
+        return array
+    grown = np.empty((max(used + extra, 2 * array.shape[0]),) + array.shape[1:],
+                     dtype=array.dtype)
+    grown[:used] = array[:used]
+    return grown
