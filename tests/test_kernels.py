@@ -157,31 +157,38 @@ def reference_histogram(binned, dense, indices, n_bins):
     return hist
 
 
+def event_statistics(rng, one_hot, n_samples, n_stats):
+    """Random per-event statistics, one-hot (a weight and the slot it adds to) or dense.
+
+    Returns their dense form (n_samples, n_stats) and the kernels' ``(dense, weights,
+    slots)`` arguments: ``(None, weights, slots)`` one-hot, else the dense array itself.
+    """
+    if one_hot:
+        slots = rng.integers(0, n_stats, n_samples).astype(np.int32)
+        weights = rng.normal(size=n_samples)
+        dense = np.zeros((n_samples, n_stats))
+        dense[np.arange(n_samples), slots] = weights
+        return dense, (None, weights, slots)
+    dense = rng.normal(size=(n_samples, n_stats))
+    return dense, (dense, None, None)
+
+
 @pytest.mark.parametrize("one_hot", [True, False])
 @pytest.mark.parametrize("n_threads", [1, 2])
 @pytest.mark.parametrize("n_samples", [1000, 90_000])  # one chunk, several chunks
 def test_histograms_match_bincount(rng, one_hot, n_threads, n_samples):
     n_stats, n_bins = 4, 33
     binned = rng.integers(0, n_bins, size=(3, n_samples)).astype(np.uint8)
-    if one_hot:
-        slots = rng.integers(0, n_stats, n_samples).astype(np.int32)
-        weights = rng.normal(size=n_samples)
-        dense = np.zeros((n_samples, n_stats))
-        dense[np.arange(n_samples), slots] = weights
-        builder = HistogramBuilder(binned, None, weights, slots, n_stats, n_bins, n_threads)
-    else:
-        dense = rng.normal(size=(n_samples, n_stats))
-        builder = HistogramBuilder(binned, dense, None, None, n_stats, n_bins, n_threads)
+    dense, statistics = event_statistics(rng, one_hot, n_samples, n_stats)
+    builder = HistogramBuilder(binned, *statistics, n_stats, n_bins, n_threads)
     everything = np.arange(n_samples, dtype=np.int32)
     root = builder.compute_brute(everything, 0, n_samples, True)
     np.testing.assert_allclose(root, reference_histogram(binned, dense, everything, n_bins),
                                atol=1e-9)
     # The next tree's root: counts copied from the first, statistics read anew (in place).
+    dense *= 2.0  # the kernels' own array when dense, the reference's copy when one-hot
     if one_hot:
-        weights *= 2.0
-        dense *= 2.0
-    else:
-        dense *= 2.0
+        statistics[1][...] *= 2.0
     again = builder.compute_brute(everything, 0, n_samples, True)
     np.testing.assert_array_equal(again[..., -1], root[..., -1])
     np.testing.assert_allclose(again, reference_histogram(binned, dense, everything, n_bins),
@@ -207,15 +214,8 @@ def test_histograms_of_several_nodes_match_one_at_a_time(rng, n_threads, one_hot
     once for all groups) and small ones alike, for any number of threads."""
     n_samples, n_stats, n_bins = 60_000, 3, 17
     binned = rng.integers(0, n_bins, size=(5, n_samples)).astype(np.uint8)
-    if one_hot:
-        slots = rng.integers(0, n_stats, n_samples).astype(np.int32)
-        weights = rng.normal(size=n_samples)
-        dense = np.zeros((n_samples, n_stats))
-        dense[np.arange(n_samples), slots] = weights
-        builder = HistogramBuilder(binned, None, weights, slots, n_stats, n_bins, n_threads)
-    else:
-        dense = rng.normal(size=(n_samples, n_stats))
-        builder = HistogramBuilder(binned, dense, None, None, n_stats, n_bins, n_threads)
+    dense, statistics = event_statistics(rng, one_hot, n_samples, n_stats)
+    builder = HistogramBuilder(binned, *statistics, n_stats, n_bins, n_threads)
     indices = rng.permutation(n_samples).astype(np.int32)
     # A small level first: the gathered buffers then grow for the larger one.
     small = builder.compute_brute_many(indices, [0], [25_000])
@@ -670,24 +670,16 @@ def test_update_leaves_matches_numpy(rng, one_hot, n):
     for leaf in range(3):
         leaf_of[indices[starts[leaf]:stops[leaf]]] = leaf
     expected_predictions += leaf_values[leaf_of]
-    if one_hot:
-        slots = rng.integers(0, n_stats, n).astype(np.int32)
-        weights = rng.normal(size=n)
-        dense = np.zeros((n, n_stats))
-        dense[np.arange(n), slots] = weights
-    else:
-        dense = rng.normal(size=(n, n_stats))
+    dense, statistics = event_statistics(rng, one_hot, n, n_stats)
     expected = dense * scale[leaf_of] + dense[:, :1] * shift[leaf_of]
+    update_leaves(indices, starts, stops, leaf_values, scale, shift, predictions, *statistics,
+                  2)
     if one_hot:
-        update_leaves(indices, starts, stops, leaf_values, scale, shift, predictions, None,
-                      weights, slots, 2)
+        _, weights, slots = statistics
         np.testing.assert_allclose(weights, expected[np.arange(n), slots])
     else:
-        update_leaves(indices, starts, stops, leaf_values, scale, shift, predictions, dense,
-                      None, None, 2)
         np.testing.assert_allclose(dense, expected)
     np.testing.assert_allclose(predictions, expected_predictions)
-    statistics = (None, weights, slots) if one_hot else (dense, None, None)
     with pytest.raises(ValueError, match="one row per leaf"):
         update_leaves(indices, starts, stops, leaf_values[:2], scale, shift, predictions,
                       *statistics, 2)
