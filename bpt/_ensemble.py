@@ -5,6 +5,27 @@ from ._core._common import NODE_DTYPE
 from ._core._predictor import apply_raw, predict_binned, predict_raw
 
 
+# The arrays stored with room to grow; each is kept as ``_name`` (the storage) and
+# ``_n_name`` (the rows filled).
+FILLED_PARTS = ("nodes", "values", "roots")
+
+
+def _filled_part(name, dtype):
+    """A property for the filled rows of the storage ``_<name>``; setting it replaces the
+    storage with the given array, all of it filled."""
+    storage, filled = "_" + name, "_n_" + name
+
+    def get(self):
+        return getattr(self, storage)[:getattr(self, filled)]
+
+    def set(self, array):
+        array = np.ascontiguousarray(array, dtype=dtype)
+        setattr(self, storage, array)
+        setattr(self, filled, array.shape[0])
+
+    return property(get, set)
+
+
 class TreeEnsemble:
     """Trees of a boosted model and their constant baseline.
 
@@ -27,41 +48,17 @@ class TreeEnsemble:
         # only when it is full (doubling), so adding n trees costs O(n), not the O(n^2) of
         # concatenating all nodes for every tree. ``nodes``, ``values`` and ``roots`` are
         # the filled parts.
-        self._nodes = np.zeros(0, dtype=NODE_DTYPE)
-        self._values = np.zeros((0, self.baseline.size))
-        self._roots = np.zeros(0, dtype=np.int32)
-        self._n_nodes = self._n_value_rows = self._n_trees = 0
+        self.nodes = np.zeros(0, dtype=NODE_DTYPE)
+        self.values = np.zeros((0, self.baseline.size))
+        self.roots = np.zeros(0, dtype=np.int32)
 
-    @property
-    def nodes(self):
-        return self._nodes[:self._n_nodes]
-
-    @nodes.setter
-    def nodes(self, nodes):
-        self._nodes = np.ascontiguousarray(nodes, dtype=NODE_DTYPE)
-        self._n_nodes = self._nodes.shape[0]
-
-    @property
-    def values(self):
-        return self._values[:self._n_value_rows]
-
-    @values.setter
-    def values(self, values):
-        self._values = np.ascontiguousarray(values, dtype=np.float64)
-        self._n_value_rows = self._values.shape[0]
-
-    @property
-    def roots(self):
-        return self._roots[:self._n_trees]
-
-    @roots.setter
-    def roots(self, roots):
-        self._roots = np.ascontiguousarray(roots, dtype=np.int32)
-        self._n_trees = self._roots.shape[0]
+    nodes = _filled_part("nodes", NODE_DTYPE)
+    values = _filled_part("values", np.float64)
+    roots = _filled_part("roots", np.int32)
 
     @property
     def n_trees(self):
-        return self._n_trees
+        return self._n_roots
 
     @property
     def n_values(self):
@@ -70,45 +67,43 @@ class TreeEnsemble:
     def __getstate__(self):
         # Pickles hold the filled parts only, not the room to grow.
         state = dict(self.__dict__)
-        for name in ("nodes", "values", "roots"):
+        for name in FILLED_PARTS:
             state["_" + name] = getattr(self, name).copy()
         return state
 
     def __setstate__(self, state):
         state = dict(state)
-        if "nodes" in state:  # pickled before the storage had room to grow
-            for name in ("nodes", "values", "roots"):
+        for name in FILLED_PARTS:
+            if name in state:  # pickled before the storage had room to grow
                 state["_" + name] = state.pop(name)
-            state["_n_nodes"] = len(state["_nodes"])
-            state["_n_value_rows"] = len(state["_values"])
-            state["_n_trees"] = len(state["_roots"])
+                state["_n_" + name] = len(state["_" + name])
         self.__dict__.update(state)
 
     def append(self, nodes, values):
         """Add a tree whose child indices are relative to its own node array."""
         offset, n_new = self._n_nodes, len(nodes)
-        if self._n_value_rows != offset:
-            raise ValueError(f"the ensemble holds {offset} nodes but {self._n_value_rows} "
+        if self._n_values != offset:
+            raise ValueError(f"the ensemble holds {offset} nodes but {self._n_values} "
                              "rows of values")
         self._nodes = _with_room(self._nodes, offset, n_new)
         self._values = _with_room(self._values, offset, n_new)
-        self._roots = _with_room(self._roots, self._n_trees, 1)
+        self._roots = _with_room(self._roots, self._n_roots, 1)
         added = self._nodes[offset:offset + n_new]
         added[...] = nodes
         internal = added["is_leaf"] == 0
         added["left"][internal] += offset
         added["right"][internal] += offset
         self._values[offset:offset + n_new] = values
-        self._roots[self._n_trees] = offset
-        self._n_nodes = self._n_value_rows = offset + n_new
-        self._n_trees += 1
+        self._roots[self._n_roots] = offset
+        self._n_nodes = self._n_values = offset + n_new
+        self._n_roots += 1
 
     def truncate(self, n_trees):
         """Keep the first ``n_trees`` trees."""
         if n_trees < self.n_trees:
             end = int(self.roots[n_trees])
-            self._n_nodes = self._n_value_rows = end
-            self._n_trees = n_trees
+            self._n_nodes = self._n_values = end
+            self._n_roots = n_trees
 
     def tree(self, index):
         """Nodes and values of one tree, with child indices relative to the tree."""
