@@ -261,7 +261,7 @@ class TreeGrower:
             histograms = [node.histogram for node in leaf_nodes]
             if any(histogram is None for histogram in histograms):
                 histograms = None
-        return GrownTree(nodes, values, leaves.astype(np.intp),
+        return GrownTree(nodes, values, leaves,  # flatnonzero gives intp
                          np.array([node.start for node in leaf_nodes], dtype=np.int32),
                          np.array([node.stop for node in leaf_nodes], dtype=np.int32),
                          histograms)

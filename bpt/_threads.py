@@ -7,9 +7,9 @@ mask OpenMP found when it started), further limited by a cgroup CPU quota (conta
 very large request would make OpenMP allocate a stack per thread (an allocation failure
 inside the OpenMP runtime ends the interpreter). Requests above the limit are therefore
 capped to it, not refused: a model file or a script written on a larger machine keeps
-working. For a fit, the default (``n_jobs=None``) also leaves out the CPUs
-that other processes keep busy when it starts: a thread that must share a CPU with another
-process makes each of the fit's thousands of parallel regions wait for it.
+working. For a fit, the default (``n_jobs=None``) also leaves out the CPUs that other
+processes keep busy when it starts: a thread that must share a CPU with another process
+makes each of the fit's thousands of parallel regions wait for it.
 """
 import math
 import os
