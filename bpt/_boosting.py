@@ -223,7 +223,8 @@ class BaseBoostedTree(BaseEstimator):
         ----------
         X : ndarray (n_samples, n_features), validated
         statistics : EventStatistics
-            The per-event targets. Owned by the fit: normalized in place.
+            The per-event targets. Owned by the fit: normalized in place and, with early
+            stopping, emptied (its events move to the training and validation parts).
         make_criterion : callable
             ``make_criterion(min_weight)`` returns the Criterion; ``min_weight`` (n_stats,)
             is the admissibility bound per statistic.
@@ -261,7 +262,8 @@ class BaseBoostedTree(BaseEstimator):
         early_stopping = self._early_stopping_enabled(X.shape[0])
         if early_stopping:
             train_rows, val_rows = self._validation_split(X, statistics, rng)
-            targets, validation = statistics.take(train_rows), statistics.take(val_rows)
+            # The parts replace the whole: ``statistics`` holds no events after this.
+            targets, validation = statistics.split(train_rows, val_rows)
         else:
             train_rows, val_rows, targets, validation = None, None, statistics, None
 

@@ -50,6 +50,19 @@ class EventStatistics:
                                    slots=self.slots[indices])
         return EventStatistics(self.n_stats, dense=self.dense[indices])
 
+    def split(self, *parts):
+        """The events of each index array in ``parts``, as new statistics; this object then
+        holds no events (its arrays are released, so that a fit does not keep the whole set
+        beside its training and validation parts).
+        """
+        taken = tuple(self.take(indices) for indices in parts)
+        # New empty arrays: a view of the old ones would keep them alive.
+        if self.one_hot:
+            self.weights, self.slots = np.empty(0), np.empty(0, dtype=np.int32)
+        else:
+            self.dense = np.empty((0, self.n_stats))
+        return taken
+
     def copy(self):
         return self.take(slice(None))
 

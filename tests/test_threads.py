@@ -237,3 +237,22 @@ def test_early_stopping_does_not_copy_the_features():
     # Copying the training part of X alone would cost 0.9 x the input.
     fraction, _ = peak_fraction(300_000, 20)
     assert fraction <= 0.6
+
+
+@pytest.mark.parametrize("one_hot", [True, False])
+def test_the_validation_split_releases_the_whole_set(one_hot):
+    from bpt._statistics import EventStatistics
+    rng = np.random.default_rng(3)
+    if one_hot:
+        statistics = EventStatistics(3, weights=rng.random(100), slots=rng.integers(0, 3, 100))
+    else:
+        statistics = EventStatistics(3, dense=rng.random((100, 3)))
+    whole = statistics.copy()
+    train, validation = statistics.split(np.arange(0, 100, 2), np.arange(1, 100, 2))
+    for part, rows in ((train, slice(0, 100, 2)), (validation, slice(1, 100, 2))):
+        for got, expected in zip(part.arrays(), whole.take(rows).arrays()):
+            assert (got is None) == (expected is None)
+            if got is not None:
+                np.testing.assert_array_equal(got, expected)
+    assert statistics.n_samples == 0
+    assert all(array is None or array.base is None for array in statistics.arrays())
