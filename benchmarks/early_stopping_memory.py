@@ -3,7 +3,8 @@
     python benchmarks/early_stopping_memory.py [--events 5000000] [--features 20]
 
 The events are binned once, in the order of the train/validation split, so neither part
-of X is copied; tracemalloc traces the numpy allocations of the fit (X itself excluded).
+of X is copied, and the per-event statistics move into the two parts (the whole set's are
+released); tracemalloc traces the numpy allocations of the fit (X itself excluded).
 """
 import argparse
 import tracemalloc
